@@ -1,0 +1,1 @@
+"""Audio specialisations of the core families, plus audio I/O, features and metrics."""
