@@ -1,0 +1,82 @@
+import csv
+
+import pytest
+import torch
+
+import wavegen
+from wavegen.core.trainer import TrainConfig, Trainer, resolve_device, seed_everything
+from wavegen.errors import WavegenError
+from tests.toy import GaussianData, ToyGAN, ToyTask
+
+
+class Crash(Exception):
+    pass
+
+
+def make_trainer(exp, max_steps, crash_at=None, **cfg):
+    seed_everything(7)
+    model = ToyGAN()
+    task = ToyTask(model)
+    if crash_at is not None:
+        step = task.train_step
+
+        def crashing_step(batch, i):
+            if i == crash_at:
+                raise Crash
+            return step(batch, i)
+
+        task.train_step = crashing_step
+    config = TrainConfig(max_steps=max_steps, batch_size=8, seed=3, device="cpu", log_every=1,
+                         checkpoint_every=5, progress=False, **cfg)
+    return Trainer(task, GaussianData(n=40), config, exp)
+
+
+def weights(path):
+    return wavegen.load(path).state_dict()
+
+
+def test_killed_and_resumed_run_matches_uninterrupted(tmp_path):
+    straight = make_trainer(tmp_path / "a", 17).fit()
+
+    with pytest.raises(Crash):                       # dies during step 13, after the step-10 checkpoint
+        make_trainer(tmp_path / "b", 17, crash_at=12).fit()
+    assert sorted(p.name for p in (tmp_path / "b/checkpoints").iterdir())[-1] == "step-00000010.safetensors"
+    resumed = make_trainer(tmp_path / "b", 17).fit()
+
+    a, b = weights(straight), weights(resumed)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    # the log of the resumed run has each step once, in order, with the same values
+    rows_a = list(csv.DictReader(open(tmp_path / "a/logs/train.csv")))
+    rows_b = list(csv.DictReader(open(tmp_path / "b/logs/train.csv")))
+    assert [r["step"] for r in rows_b] == [str(i) for i in range(1, 18)]
+    assert [r["g_loss"] for r in rows_a] == [r["g_loss"] for r in rows_b]
+
+
+def test_training_extends_to_more_steps_and_keeps_few_checkpoints(tmp_path):
+    make_trainer(tmp_path, 10, keep_checkpoints=2).fit()
+    trainer = make_trainer(tmp_path, 20, keep_checkpoints=2)
+    trainer.fit()
+    assert trainer.step == 20
+    names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
+    assert names == ["step-00000015.safetensors", "step-00000020.safetensors"]
+    assert (tmp_path / "logs/tensorboard").is_dir()
+
+
+def test_batches_cover_each_epoch_without_repeats(tmp_path):
+    trainer = make_trainer(tmp_path, 1)
+    seen = [i for b in range(trainer.batches.per_epoch) for i in trainer.batches.indices(0, b)]
+    assert sorted(seen) == list(range(40))
+    assert trainer.batches.indices(1, 0) != trainer.batches.indices(0, 0)
+
+
+def test_bad_devices_and_batch_sizes_are_clear_errors(tmp_path):
+    if not torch.cuda.is_available():
+        with pytest.raises(WavegenError, match="CUDA is not available"):
+            resolve_device("cuda")
+    with pytest.raises(WavegenError, match="expected cpu, cuda or auto"):
+        resolve_device("tpu")
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(WavegenError, match="fewer than one batch"):
+        Trainer(ToyTask(ToyGAN()), GaussianData(n=4), TrainConfig(batch_size=8, device="cpu"), tmp_path)

@@ -1,0 +1,173 @@
+"""Checkpoints: one safetensors file with a JSON header, never a pickle.
+
+Layout of a checkpoint file:
+
+- tensors: the model's ``state_dict`` under its own names, plus (for training
+  checkpoints) optimiser state under the reserved prefix ``__train__/``;
+- metadata ``"wavegen"``: a JSON header ``{"format", "model", "config",
+  "sample_rate", "step", "version", "sha256", ...}``.
+
+``sha256`` covers the header and every tensor's name, dtype, shape and bytes,
+so a file that was truncated, edited or stitched together is refused with a
+clear error instead of producing a silently different model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import nn
+
+from wavegen.errors import CheckpointError
+
+FORMAT = "wavegen-checkpoint/1"
+HEADER_KEY = "wavegen"
+TRAIN_PREFIX = "__train__/"
+
+
+def _version() -> str:
+    from wavegen import __version__
+    return __version__
+
+
+def save_checkpoint(path: str | Path, model: nn.Module, *, step: int = 0,
+                    train_tensors: dict[str, torch.Tensor] | None = None,
+                    train_state: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` (and optional training state) atomically to ``path``."""
+    path = Path(path)
+    tensors = {name: t.detach().cpu().contiguous().clone() for name, t in model.state_dict().items()}
+    for name, t in (train_tensors or {}).items():
+        tensors[TRAIN_PREFIX + name] = t.detach().cpu().contiguous().clone()
+    header = {
+        "format": FORMAT,
+        "model": getattr(model, "registry_name", type(model).__name__),
+        "family": getattr(model, "family", None),
+        "config": getattr(model, "config", {}),
+        "sample_rate": getattr(model, "sample_rate", None),
+        "step": int(step),
+        "version": _version(),
+    }
+    if train_state is not None:
+        header["train_state"] = train_state
+    header["sha256"] = _digest(header, tensors)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={HEADER_KEY: json.dumps(header)})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_checkpoint(path: str | Path, *, verify: bool = True
+                    ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The header and all tensors of a checkpoint, after checking that it is intact."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(path, "no such checkpoint file")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            metadata = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except CheckpointError:
+        raise
+    except Exception:
+        raise CheckpointError(path, "not a readable checkpoint (truncated, or not a safetensors file)") from None
+    if HEADER_KEY not in metadata:
+        raise CheckpointError(path, "not a wavegen checkpoint (its safetensors metadata has no wavegen header)")
+    try:
+        header = json.loads(metadata[HEADER_KEY])
+    except json.JSONDecodeError:
+        raise CheckpointError(path, "the wavegen header is not valid JSON (file edited or damaged)") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise CheckpointError(path, f"unsupported checkpoint format {header.get('format') if isinstance(header, dict) else header!r}")
+    if verify:
+        expected = header.get("sha256")
+        body = {k: v for k, v in header.items() if k != "sha256"}
+        if expected != _digest(body, tensors):
+            raise CheckpointError(path, "checksum mismatch: the file was modified or damaged after it was written")
+    return header, tensors
+
+
+def load(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild the model stored in a checkpoint from that file alone (in eval mode)."""
+    model, _, _ = load_with_training_state(path)
+    return model.to(device).eval()
+
+
+def load_with_training_state(path: str | Path
+                             ) -> tuple[nn.Module, dict[str, Any], dict[str, torch.Tensor]]:
+    """The model, its header and the ``__train__/`` tensors (prefix stripped)."""
+    from wavegen.core.registry import get_model_class
+
+    path = Path(path)
+    header, tensors = read_checkpoint(path)
+    try:
+        cls = get_model_class(header["model"])
+    except KeyError:
+        raise CheckpointError(path, f"unknown model {header.get('model')!r} (this wavegen knows "
+                              f"{', '.join(_known_models())})") from None
+    try:
+        model = cls(**header.get("config", {}))
+    except TypeError as exc:
+        raise CheckpointError(path, f"config does not fit model {header['model']!r}: {exc}") from None
+    weights = {k: v for k, v in tensors.items() if not k.startswith(TRAIN_PREFIX)}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    if missing or unexpected:
+        raise CheckpointError(path, f"weights do not match model {header['model']!r} "
+                              f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+    train = {k[len(TRAIN_PREFIX):]: v for k, v in tensors.items() if k.startswith(TRAIN_PREFIX)}
+    return model, header, train
+
+
+def _known_models() -> list[str]:
+    from wavegen.core.registry import registered_names
+    return registered_names()
+
+
+def _digest(header: dict[str, Any], tensors: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256(json.dumps(header, sort_keys=True).encode())
+    for name in sorted(tensors):
+        t = tensors[name]
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).contiguous().view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+# --- nested state (optimiser state_dicts) <-> tensors + JSON, without pickling -------------
+
+def flatten_state(obj: Any, prefix: str, tensors: dict[str, torch.Tensor]) -> Any:
+    """Replace every tensor in a nested dict/list structure by a reference into ``tensors``."""
+    if isinstance(obj, torch.Tensor):
+        key = f"{prefix}#{len(tensors)}"
+        tensors[key] = obj
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        return {"__dict__": [[k, flatten_state(v, prefix, tensors)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return [flatten_state(v, prefix, tensors) for v in obj]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
+
+
+def unflatten_state(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """Inverse of :func:`flatten_state`."""
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            return tensors[obj["__tensor__"]]
+        return {k: unflatten_state(v, tensors) for k, v in obj["__dict__"]}
+    if isinstance(obj, list):
+        return [unflatten_state(v, tensors) for v in obj]
+    return obj

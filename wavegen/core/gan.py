@@ -1,0 +1,152 @@
+"""The GAN family: objectives and the alternating discriminator/generator step.
+
+Objectives (each gives the discriminator loss and the generator loss from logits):
+
+- ``minimax``: Goodfellow et al. 2014, eq. 1 — D maximises log D(x) + log(1 − D(G(z))),
+  G minimises log(1 − D(G(z))).
+- ``non_saturating``: the same D; G maximises log D(G(z)) instead (Goodfellow et al. §3).
+- ``least_squares``: Mao et al. 2017 (LSGAN), eq. 2 with a=0, b=c=1 — the loss SEGAN uses.
+- ``wgan_gp``: Gulrajani et al. 2017, eq. 3 — critic E[D(fake)] − E[D(real)] + λ·GP.
+- ``hinge``: Lim & Ye 2017 / Miyato et al. 2018 — E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))].
+
+``real_label`` below 1 gives one-sided label smoothing (Salimans et al. 2016, §3.4)
+for the objectives that have labels (minimax, non-saturating, least-squares).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wavegen.core.distributed import average_gradients
+from wavegen.core.layers import annealed_noise_std, instance_noise
+
+OBJECTIVES = ("minimax", "non_saturating", "least_squares", "wgan_gp", "hinge")
+
+
+def discriminator_loss(objective: str, real: torch.Tensor, fake: torch.Tensor,
+                       real_label: float = 1.0) -> torch.Tensor:
+    """The discriminator's loss from its logits on real and generated examples."""
+    if objective in ("minimax", "non_saturating"):
+        return (F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_label))
+                + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    if objective == "least_squares":
+        return 0.5 * (real - real_label).pow(2).mean() + 0.5 * fake.pow(2).mean()
+    if objective == "wgan_gp":
+        return fake.mean() - real.mean()  # the gradient penalty is added by the step
+    if objective == "hinge":
+        return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+    raise ValueError(f"unknown GAN objective {objective!r}; choose from {', '.join(OBJECTIVES)}")
+
+
+def generator_loss(objective: str, fake: torch.Tensor) -> torch.Tensor:
+    """The generator's adversarial loss from the discriminator's logits on its output."""
+    if objective == "minimax":
+        return -F.softplus(fake).mean()           # log(1 − sigmoid(l)) = −softplus(l)
+    if objective == "non_saturating":
+        return F.softplus(-fake).mean()           # −log sigmoid(l)
+    if objective == "least_squares":
+        return 0.5 * (fake - 1.0).pow(2).mean()
+    if objective in ("wgan_gp", "hinge"):
+        return -fake.mean()
+    raise ValueError(f"unknown GAN objective {objective!r}; choose from {', '.join(OBJECTIVES)}")
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor,
+                     fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """WGAN-GP penalty E[(||∇D(x̂)||₂ − 1)²] on random interpolates x̂ of real and fake."""
+    eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+    eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
+    x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+    scores = critic(x_hat)
+    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+
+
+@dataclass
+class GANStepConfig:
+    objective: str = "least_squares"
+    d_steps: int = 1                 # discriminator updates per generator update
+    real_label: float = 1.0          # < 1: one-sided label smoothing
+    gp_weight: float = 10.0          # λ of WGAN-GP
+    instance_noise: float = 0.0      # initial std of instance noise on D inputs
+    instance_noise_steps: int = 0    # linear annealing to 0 over this many steps
+
+
+class GANTask:
+    """One adversarial training step for any GAN, as the trainer's task.
+
+    A model specialises it by overriding four hooks:
+
+    - ``split(batch) -> (real, condition)``
+    - ``generate(condition) -> fake`` (draws its own latent noise)
+    - ``discriminate(x, condition) -> logits``
+    - ``generator_terms(fake, real, condition) -> {name: loss}``: extra generator
+      losses such as SEGAN's 100·L1, added to the adversarial loss.
+
+    Each step runs ``d_steps`` discriminator updates, each on a fresh draw of
+    the generator, then one generator update on the last draw (whose forward
+    pass is shared by the last discriminator update and the generator update).
+    """
+
+    def __init__(self, model: nn.Module, generator: nn.Module, discriminator: nn.Module,
+                 opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
+                 step_config: GANStepConfig | None = None):
+        self.model, self.generator, self.discriminator = model, generator, discriminator
+        self.optimizers = {"generator": opt_g, "discriminator": opt_d}
+        self.cfg = step_config or GANStepConfig()
+        if self.cfg.objective not in OBJECTIVES:
+            raise ValueError(f"unknown GAN objective {self.cfg.objective!r}; choose from {', '.join(OBJECTIVES)}")
+
+    # --- hooks ---------------------------------------------------------------------------
+    def split(self, batch):
+        raise NotImplementedError
+
+    def generate(self, condition):
+        raise NotImplementedError
+
+    def discriminate(self, x, condition):
+        raise NotImplementedError
+
+    def generator_terms(self, fake, real, condition) -> dict[str, torch.Tensor]:
+        return {}
+
+    # --- the step ------------------------------------------------------------------------
+    def train_step(self, batch, step: int) -> dict[str, float]:
+        cfg = self.cfg
+        opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
+        real, condition = self.split(batch)
+        noise_std = annealed_noise_std(step, cfg.instance_noise, cfg.instance_noise_steps)
+
+        def critic(x):
+            return self.discriminate(instance_noise(x, noise_std), condition)
+
+        for i in range(cfg.d_steps):
+            # The last draw keeps its graph so the generator update below reuses it.
+            with torch.set_grad_enabled(i == cfg.d_steps - 1):
+                fake = self.generate(condition)
+            d_real, d_fake = critic(real), critic(fake.detach())
+            d_loss = discriminator_loss(cfg.objective, d_real, d_fake, cfg.real_label)
+            if cfg.objective == "wgan_gp":
+                d_loss = d_loss + cfg.gp_weight * gradient_penalty(critic, real, fake.detach())
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            average_gradients(self.discriminator)
+            opt_d.step()
+
+        g_adv = generator_loss(cfg.objective, critic(fake))
+        terms = self.generator_terms(fake, real, condition)
+        g_loss = g_adv + sum(terms.values())
+        opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        average_gradients(self.generator)
+        opt_g.step()
+
+        logs = {"d_loss": d_loss.item(), "g_adv": g_adv.item(), "g_loss": g_loss.item(),
+                "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+        logs.update({name: value.item() for name, value in terms.items()})
+        return logs

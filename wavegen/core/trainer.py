@@ -1,0 +1,299 @@
+"""One training loop for every family.
+
+A *task* (``GANTask`` for GANs, and the VAE/autoregressive tasks alike) owns the
+models, optimisers and the update rule; the :class:`Trainer` owns everything
+around it: batches in a reproducible order, devices, mixed precision,
+distributed data parallelism, periodic evaluation, checkpoints, logs and
+resuming.
+
+Reproducibility. Batch order is a pure function of (seed, epoch), and the
+random state at each step is re-derived from (seed, step, process rank) before
+the step runs. The training position (epoch, batch) and step number, with the
+model and optimiser state, therefore determine everything that follows: a run
+killed after any checkpoint and resumed gives bit-identical weights to one
+that never stopped (on the CPU), whatever ran in between (evaluation, logging).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from wavegen.core import distributed as dist
+from wavegen.core.checkpoint import (TRAIN_PREFIX, flatten_state, read_checkpoint, save_checkpoint,
+                                     unflatten_state)
+from wavegen.errors import CheckpointError, WavegenError
+
+log = logging.getLogger(__name__)
+
+
+class Task(Protocol):
+    model: nn.Module                                  # what checkpoints store and ``load`` rebuilds
+    optimizers: dict[str, torch.optim.Optimizer]
+
+    def train_step(self, batch: Any, step: int) -> dict[str, float]: ...
+
+
+@dataclass
+class TrainConfig:
+    max_steps: int = 1000
+    batch_size: int = 16                 # global batch, split across processes
+    seed: int = 0
+    device: str = "auto"                 # cpu | cuda | auto
+    amp: bool = True                     # bfloat16 autocast, on CUDA only
+    log_every: int = 10
+    eval_every: int = 0                  # 0: only at the end
+    checkpoint_every: int = 500
+    keep_checkpoints: int = 3
+    progress: bool = True
+
+
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` (``cuda:N``) or ``auto`` (CUDA when available)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise WavegenError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
+        if name == "cuda" and dist.launched_by_torchrun():
+            return torch.device("cuda", dist.local_rank())
+        return torch.device(name)
+    if name == "cpu":
+        return torch.device("cpu")
+    raise WavegenError(f"--device {name!r}: expected cpu, cuda or auto")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed torch (CPU and CUDA) before building a model, so initial weights are reproducible."""
+    torch.manual_seed(seed)
+
+
+def step_seed(seed: int, step: int, rank: int) -> int:
+    """The random seed of one training step in one process (distinct for every triple)."""
+    return (seed * 1_000_003 + step * 7_919 + rank * 104_729 + 0x5EED) % (2**63 - 1)
+
+
+class EpochBatches:
+    """Global batches of dataset indices in a seeded order per epoch; each process takes its share."""
+
+    def __init__(self, dataset_size: int, batch_size: int, seed: int):
+        world = dist.world_size()
+        if batch_size % world:
+            raise WavegenError(f"batch size {batch_size} does not split evenly over {world} processes")
+        if dataset_size < batch_size:
+            raise WavegenError(f"the training set has {dataset_size} examples, fewer than one batch ({batch_size})")
+        self.size, self.batch_size, self.seed = dataset_size, batch_size, seed
+        self.per_epoch = dataset_size // batch_size       # drop the last partial batch
+
+    def indices(self, epoch: int, batch: int) -> list[int]:
+        g = torch.Generator().manual_seed(self.seed * 65_537 + epoch)
+        order = torch.randperm(self.size, generator=g)
+        chosen = order[batch * self.batch_size:(batch + 1) * self.batch_size]
+        return chosen[dist.rank()::dist.world_size()].tolist()
+
+
+def stack_examples(examples: list[Any]) -> Any:
+    """Collate ``dataset[i]`` items (tensors or tuples/dicts of tensors) into a batch."""
+    first = examples[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(examples)
+    if isinstance(first, (tuple, list)):
+        return type(first)(stack_examples(list(items)) for items in zip(*examples))
+    if isinstance(first, dict):
+        return {k: stack_examples([e[k] for e in examples]) for k in first}
+    return torch.as_tensor(examples)
+
+
+def to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+class Trainer:
+    """Train ``task`` on ``dataset`` into the experiment folder ``exp_dir``.
+
+    ``exp_dir/checkpoints/step-*.safetensors`` are full training checkpoints;
+    ``exp_dir/model.safetensors`` is the final model; ``exp_dir/logs`` holds
+    ``train.csv``, ``eval.csv`` and TensorBoard event files.
+    """
+
+    def __init__(self, task: Task, dataset, config: TrainConfig, exp_dir: str | Path, *, evaluate=None):
+        self.task, self.dataset, self.config = task, dataset, config
+        self.exp_dir = Path(exp_dir)
+        self.evaluate = evaluate if evaluate is not None else getattr(task, "evaluate", None)
+        self.device = resolve_device(config.device)
+        dist.init_if_launched(self.device)
+        self.is_main = dist.rank() == 0
+        self.batches = EpochBatches(len(dataset), config.batch_size, config.seed)
+        self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.exp_dir / "checkpoints"
+
+    @property
+    def model_path(self) -> Path:
+        return self.exp_dir / "model.safetensors"
+
+    # --- the loop ------------------------------------------------------------------------
+    def fit(self) -> Path:
+        cfg, model = self.config, self.task.model
+        model.to(self.device)
+        self._resume()
+        dist.broadcast_module(model)
+        logger = _RunLogs(self.exp_dir / "logs", self.step) if self.is_main else None
+        bar = _progress(cfg.max_steps, self.step, enabled=cfg.progress and self.is_main)
+        use_amp = cfg.amp and self.device.type == "cuda"
+        started = time.perf_counter()
+        try:
+            while self.step < cfg.max_steps:
+                batch = self._next_batch()
+                torch.manual_seed(step_seed(cfg.seed, self.step, dist.rank()))
+                model.train()
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
+                    logs = self.task.train_step(batch, self.step)
+                self.step += 1
+                bar.update(1)
+                if self.step % cfg.log_every == 0 or self.step == cfg.max_steps:
+                    logs = dist.mean_across_processes(logs)
+                    if logger:
+                        logger.write("train", self.step, logs, time.perf_counter() - started)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in list(logs.items())[:4]}, refresh=False)
+                if cfg.eval_every and self.step % cfg.eval_every == 0 and self.step < cfg.max_steps:
+                    self._run_evaluation(logger, started)
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save()
+        finally:
+            bar.close()
+        self._run_evaluation(logger, started)
+        self.save()
+        if self.is_main:
+            save_checkpoint(self.model_path, model, step=self.step)
+        if logger:
+            logger.close()
+        dist.barrier()
+        return self.model_path
+
+    def _next_batch(self):
+        if self.batch_in_epoch >= self.batches.per_epoch:
+            self.epoch, self.batch_in_epoch = self.epoch + 1, 0
+        idx = self.batches.indices(self.epoch, self.batch_in_epoch)
+        self.batch_in_epoch += 1
+        return to_device(stack_examples([self.dataset[i] for i in idx]), self.device)
+
+    def _run_evaluation(self, logger, started: float) -> None:
+        if self.evaluate is None:
+            return
+        self.task.model.eval()
+        with torch.no_grad():
+            metrics = dist.mean_across_processes(self.evaluate())
+        if logger and metrics:
+            logger.write("eval", self.step, metrics, time.perf_counter() - started)
+            log.info("step %d: %s", self.step, ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+
+    # --- checkpoints ---------------------------------------------------------------------
+    def save(self) -> Path | None:
+        """Write a full training checkpoint for the current step (main process only)."""
+        path = self.checkpoint_dir / f"step-{self.step:08d}.safetensors"
+        if self.is_main and not path.exists():
+            tensors: dict[str, torch.Tensor] = {}
+            optim = {name: flatten_state(opt.state_dict(), f"optim/{name}", tensors)
+                     for name, opt in self.task.optimizers.items()}
+            state = {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
+                     "optimizers": optim, "train_config": asdict(self.config),
+                     "world_size": dist.world_size()}
+            save_checkpoint(path, self.task.model, step=self.step, train_tensors=tensors, train_state=state)
+            for old in sorted(self.checkpoint_dir.glob("step-*.safetensors"))[:-self.config.keep_checkpoints]:
+                old.unlink(missing_ok=True)
+        dist.barrier()
+        return path
+
+    def latest_checkpoint(self) -> Path | None:
+        found = sorted(self.checkpoint_dir.glob("step-*.safetensors"))
+        return found[-1] if found else None
+
+    def _resume(self) -> None:
+        path = self.latest_checkpoint()
+        if path is None:
+            return
+        header, tensors = read_checkpoint(path)
+        model = self.task.model
+        if header["model"] != getattr(model, "registry_name", None) or header["config"] != getattr(model, "config", {}):
+            raise CheckpointError(path, f"the experiment folder holds a checkpoint of another model or config "
+                                  f"({header['model']}); use a new experiment folder to start afresh")
+        weights = {k: v for k, v in tensors.items() if not k.startswith(TRAIN_PREFIX)}
+        model.load_state_dict(weights)
+        train = {k[len(TRAIN_PREFIX):]: v for k, v in tensors.items() if k.startswith(TRAIN_PREFIX)}
+        state = header["train_state"]
+        for name, opt in self.task.optimizers.items():
+            opt.load_state_dict(unflatten_state(state["optimizers"][name], train))
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        log.info("resumed from %s at step %d", path, self.step)
+
+
+class _RunLogs:
+    """CSV files and TensorBoard events; rows after ``resume_step`` (from a killed run) are dropped."""
+
+    def __init__(self, folder: Path, resume_step: int):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.columns: dict[str, list[str]] = {}
+        for kind in ("train", "eval"):
+            _truncate_csv(folder / f"{kind}.csv", resume_step)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+            self.tb = SummaryWriter(str(folder / "tensorboard"), purge_step=resume_step or None)
+        except ImportError:  # tensorboard is a dependency, but logs must not stop training
+            self.tb = None
+
+    def write(self, kind: str, step: int, values: dict[str, float], elapsed: float) -> None:
+        path = self.folder / f"{kind}.csv"
+        row = {"step": step, "elapsed_s": round(elapsed, 3), **values}
+        if kind not in self.columns:
+            if path.exists() and path.stat().st_size:
+                with path.open() as f:
+                    self.columns[kind] = next(csv.reader(f))
+            else:
+                self.columns[kind] = list(row)
+                with path.open("w", newline="") as f:
+                    csv.writer(f).writerow(self.columns[kind])
+        with path.open("a", newline="") as f:
+            csv.writer(f).writerow([row.get(c, "") for c in self.columns[kind]])
+        if self.tb:
+            for name, value in values.items():
+                self.tb.add_scalar(f"{kind}/{name}", value, step)
+
+    def close(self) -> None:
+        if self.tb:
+            self.tb.close()
+
+
+def _truncate_csv(path: Path, last_step: int) -> None:
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= last_step]
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(kept)
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, initial=initial, disable=not enabled, desc="train", unit="step",
+                dynamic_ncols=True, leave=False)
+
