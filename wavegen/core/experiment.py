@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from wavegen.core import distributed as dist
 from wavegen.errors import WavegenError
 
 log = logging.getLogger(__name__)
@@ -84,24 +85,36 @@ class Experiment:
     def __init__(self, exp_dir: str | Path, config: dict[str, Any]):
         self.dir = Path(exp_dir)
         self.config = config
-        self.dir.mkdir(parents=True, exist_ok=True)
-        write_json(self.dir / "config.json", config)
+        if dist.rank() == 0:
+            write_json(self.dir / "config.json", config)
         self._chain = ""
 
-    def stage(self, name: str, inputs: Any, run: Callable[[], Any]) -> Any:
+    def stage(self, name: str, inputs: Any, run: Callable[[], Any], *, all_processes: bool = False) -> Any:
         """Run ``run()`` unless this stage already finished with the same inputs and upstream stages.
 
         ``inputs`` is whatever the stage's result depends on (usually its config
         section); ``run`` returns a JSON-serialisable summary kept in the marker.
+        Under torchrun, a stage runs in the main process only (the others wait
+        and read its marker) unless ``all_processes`` is set, as for training.
         """
         self._chain = fingerprint(self._chain, name, inputs)
         marker = self.dir / "stages" / f"{name}.json"
+        done = self._finished(marker)
+        if done is not None:
+            log.info("stage %s: already done, skipping", name)
+            return done
+        result = None
+        if all_processes or dist.rank() == 0:
+            log.info("stage %s: running", name)
+            result = run()
+        if dist.rank() == 0:
+            write_json(marker, {"fingerprint": self._chain, "result": result})
+        dist.barrier()
+        return result if dist.rank() == 0 or all_processes else self._finished(marker)
+
+    def _finished(self, marker: Path) -> Any:
         if marker.exists():
             done = json.loads(marker.read_text())
             if done.get("fingerprint") == self._chain:
-                log.info("stage %s: already done, skipping", name)
                 return done.get("result")
-            log.info("stage %s: inputs changed since it last ran, running again", name)
-        result = run()
-        write_json(marker, {"fingerprint": self._chain, "result": result})
-        return result
+        return None

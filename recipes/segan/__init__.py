@@ -1,0 +1,1 @@
+"""SEGAN recipes: VoiceBank-DEMAND and the generated demo corpus."""
