@@ -1,0 +1,170 @@
+"""Folder evaluation on small wav/flac folders written in tmp directories."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pytest
+import scipy.signal
+import soundfile as sf
+
+from wavegen.audio import metrics
+from wavegen.audio.evaluate import evaluate_folders, format_table
+from wavegen.audio.io import read_audio, resample
+from wavegen.errors import WavegenError
+
+FS = 16000
+
+
+def voiced(seconds: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Pulse train through two resonators with a syllable envelope: enough speech for PESQ."""
+    t = np.arange(int(seconds * FS)) / FS
+    pulses = (np.diff(np.floor(np.cumsum((110 + 20 * seed + 10 * np.sin(3 * t)) / FS)), prepend=0) > 0) * 1.0
+    x = pulses
+    for centre, bandwidth in [(700, 90), (1800, 150)]:
+        r = np.exp(-np.pi * bandwidth / FS)
+        x = scipy.signal.lfilter([1 - r], [1, -2 * r * np.cos(2 * np.pi * centre / FS), r * r], x)
+    x = x * np.sqrt(np.clip(np.sin(2 * np.pi * 2.5 * t), 0, None))
+    return 0.5 * x / np.max(np.abs(x))
+
+
+def noisy_version(x: np.ndarray, seed: int, level: float = 0.02) -> np.ndarray:
+    return x + level * np.random.default_rng(seed).standard_normal(x.shape)
+
+
+def write(path, audio, rate=FS):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.asarray(audio, dtype=np.float32).T, rate, subtype="FLOAT" if path.suffix == ".wav" else None)
+
+
+@pytest.fixture
+def folders(tmp_path):
+    clean, enhanced = tmp_path / "clean", tmp_path / "enhanced"
+    a, b = voiced(seed=0), voiced(seed=1)
+    write(clean / "a.wav", a)
+    write(clean / "sub" / "b.wav", b)
+    write(clean / "only_reference.wav", a)
+    write(enhanced / "a.wav", noisy_version(a, 1))
+    write(enhanced / "sub" / "b.flac", noisy_version(b, 2))
+    write(enhanced / "only_estimate.wav", a)
+    return clean, enhanced
+
+
+def expected_scores(reference_path, estimate_path):
+    reference, _ = read_audio(reference_path)
+    estimate, _ = read_audio(estimate_path)
+    return metrics.evaluate_pair(reference[0].astype(np.float64), estimate[0].astype(np.float64), FS)
+
+
+def test_files_pair_by_relative_path_and_scores_go_to_csv(folders, tmp_path):
+    clean, enhanced = folders
+    csv_path = tmp_path / "out" / "scores.csv"
+    result = evaluate_folders(clean, enhanced, csv_path=csv_path)
+
+    assert list(result.scores) == ["a.wav", "sub/b.wav"]
+    expected = expected_scores(clean / "a.wav", enhanced / "a.wav")
+    for metric, value in expected.items():
+        assert result.scores["a.wav"][metric] == pytest.approx(value, rel=1e-9)
+    for metric in metrics.METRIC_NAMES:
+        assert result.means[metric] == pytest.approx(np.mean([row[metric] for row in result.scores.values()]))
+
+    with open(csv_path, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["file", *metrics.METRIC_NAMES]
+    assert [row[0] for row in rows[1:]] == ["a.wav", "sub/b.wav"]
+    assert float(rows[1][1]) == pytest.approx(expected["pesq"], abs=1e-6)
+    assert float(rows[1][-1]) == pytest.approx(expected["si_sdr"], abs=1e-6)
+    assert sorted(p.name for p in csv_path.parent.iterdir()) == ["scores.csv"]   # no temp file left
+
+
+def test_files_on_one_side_only_are_reported_not_fatal(folders):
+    result = evaluate_folders(*folders)
+    assert any("only_reference.wav" in p and "no estimate" in p for p in result.problems)
+    assert any("only_estimate.wav" in p and "no reference" in p for p in result.problems)
+    assert "only_reference.wav" not in result.scores
+    assert result.num_files == 2
+
+
+def test_no_common_files_names_both_folders(tmp_path):
+    write(tmp_path / "ref" / "x.wav", voiced())
+    write(tmp_path / "est" / "y.wav", voiced())
+    with pytest.raises(WavegenError) as caught:
+        evaluate_folders(tmp_path / "ref", tmp_path / "est")
+    assert str(tmp_path / "ref") in str(caught.value) and str(tmp_path / "est") in str(caught.value)
+    with pytest.raises(WavegenError, match="no such folder"):
+        evaluate_folders(tmp_path / "ref", tmp_path / "missing")
+
+
+def test_an_estimate_at_another_rate_is_resampled_and_noted(tmp_path):
+    clean = voiced()
+    write(tmp_path / "ref" / "a.wav", clean)
+    write(tmp_path / "est" / "a.wav", resample(clean, FS, 48000).numpy(), rate=48000)
+    result = evaluate_folders(tmp_path / "ref", tmp_path / "est")
+    assert result.problems == ["a.wav: estimate resampled from 48000 Hz to 16000 Hz"]
+    assert result.scores["a.wav"]["pesq"] > 4.0
+    assert result.scores["a.wav"]["si_sdr"] > 20.0
+
+
+def test_small_length_mismatch_is_trimmed_and_large_one_skipped(tmp_path):
+    a, b = voiced(seed=0), voiced(seed=1)
+    write(tmp_path / "ref" / "a.wav", a)
+    write(tmp_path / "ref" / "b.wav", b)
+    write(tmp_path / "est" / "a.wav", noisy_version(a, 3)[:-80])      # 5 ms short: trimmed
+    write(tmp_path / "est" / "b.wav", noisy_version(b, 4)[:-4000])    # 250 ms short: skipped
+    result = evaluate_folders(tmp_path / "ref", tmp_path / "est")
+
+    assert list(result.scores) == ["a.wav"]
+    trimmed = [p for p in result.problems if p.startswith("a.wav")]
+    skipped = [p for p in result.problems if p.startswith("b.wav")]
+    assert len(trimmed) == 1 and "80 samples" in trimmed[0] and "trimmed" in trimmed[0]
+    assert len(skipped) == 1 and "4000 samples" in skipped[0] and "skipped" in skipped[0]
+    expected = metrics.evaluate_pair(a[:-80].astype(np.float32).astype(np.float64),
+                                     noisy_version(a, 3)[:-80].astype(np.float32).astype(np.float64), FS)
+    assert result.scores["a.wav"]["ssnr"] == pytest.approx(expected["ssnr"], rel=1e-9)
+
+
+def test_stereo_is_mixed_to_mono_and_bad_files_are_skipped(tmp_path):
+    a = voiced()
+    write(tmp_path / "ref" / "a.wav", a)
+    write(tmp_path / "est" / "a.wav", np.stack([a, a]))
+    write(tmp_path / "ref" / "broken.wav", a)
+    (tmp_path / "est" / "broken.wav").write_bytes(b"")
+    progressed = []
+
+    def progress(items):
+        for item in items:
+            progressed.append(item)
+            yield item
+
+    result = evaluate_folders(tmp_path / "ref", tmp_path / "est", progress=progress)
+    assert len(progressed) == 2
+    assert list(result.scores) == ["a.wav"]
+    mono = a.astype(np.float32).astype(np.float64)
+    assert result.scores["a.wav"] == pytest.approx(metrics.evaluate_pair(mono, mono, FS))
+    assert "a.wav: estimate has 2 channels; mixed to mono" in result.problems
+    assert any(p.startswith("broken.wav") and "empty" in p and "skipped" in p for p in result.problems)
+
+
+def test_undefined_metrics_are_reported_and_left_out_of_means(tmp_path):
+    a, b = voiced(seed=0), voiced(seed=1)
+    write(tmp_path / "ref" / "a.wav", a)
+    write(tmp_path / "ref" / "b.wav", b)
+    write(tmp_path / "est" / "a.wav", noisy_version(a, 5))
+    write(tmp_path / "est" / "b.wav", np.zeros_like(b))          # silent output: PESQ undefined
+    result = evaluate_folders(tmp_path / "ref", tmp_path / "est")
+    assert math.isnan(result.scores["b.wav"]["pesq"])
+    assert result.means["pesq"] == pytest.approx(result.scores["a.wav"]["pesq"])
+    assert any(p.startswith("b.wav") and "pesq" in p for p in result.problems)
+
+
+def test_format_table_puts_conditions_side_by_side():
+    table = format_table({"noisy": {"pesq": 1.97, "stoi": 0.921},
+                          "enhanced": {"pesq": 2.5, "stoi": 0.93456, "extra": 1.0}})
+    assert table.splitlines() == [
+        "metric  noisy  enhanced",
+        "pesq    1.970     2.500",
+        "stoi    0.921     0.935",
+        "extra       -     1.000",
+    ]
