@@ -111,18 +111,17 @@ def enhance(checkpoint, inputs, output_dir, device, batch_size, seed):
     kept under OUTPUT_DIR. Inputs are never overwritten. A bad file is reported
     on one line and the others are still processed; the exit code is 1 if any failed.
     """
-    from tqdm.auto import tqdm
-
     import wavegen
     from wavegen.core.trainer import resolve_device
+    from wavegen.progress import seconds_callback
 
     dev = resolve_device(device)
     model = wavegen.load(checkpoint, device=dev)
     if not hasattr(model, "enhance_windows"):
         raise WavegenError(f"{checkpoint}: model {getattr(model, 'registry_name', '?')!r} is not a speech-enhancement model")
-    with tqdm(desc="enhance", unit="file", disable=None) as bar:
+    with seconds_callback("enhance") as progress:
         results = wavegen.enhance_files(model, inputs, output_dir, device=dev, batch_size=batch_size,
-                                        seed=seed, progress=bar)
+                                        seed=seed, progress=progress)
     failed = [r for r in results if r.error]
     for r in failed:
         click.echo(f"error: {r.error}", err=True)
@@ -145,12 +144,10 @@ def evaluate(reference, estimate, csv_path):
     composite CSIG/CBAK/COVL of Hu & Loizou (2008) and SI-SDR, per file (CSV)
     and as means. Files are matched by relative path.
     """
-    from tqdm.auto import tqdm
-
     from wavegen.audio.evaluate import evaluate_folders, format_table
+    from wavegen.progress import wrap_iterable
 
-    with tqdm(desc="evaluate", unit="file", disable=None) as bar:
-        result = evaluate_folders(reference, estimate, csv_path=csv_path, progress=bar)
+    result = evaluate_folders(reference, estimate, csv_path=csv_path, progress=wrap_iterable("evaluate"))
     for problem in result.problems:
         click.echo(f"warning: {problem}", err=True)
     click.echo(format_table({estimate.name or str(estimate): result.means}))

@@ -11,6 +11,7 @@ CSIG 3.35 → 3.48, CBAK 2.44 → 2.94, COVL 2.63 → 2.80, SSNR 1.68 → 7.73 d
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import shutil
 from pathlib import Path
@@ -24,6 +25,7 @@ from wavegen.core.checkpoint import read_checkpoint
 from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.trainer import TrainConfig, Trainer, resolve_device, seed_everything
 from wavegen.errors import WavegenError
+from wavegen.progress import seconds_callback, wrap_iterable
 
 def segan_kwargs(preset: str) -> dict:
     """Every SEGAN constructor argument for a named preset, so each can be --set."""
@@ -58,23 +60,26 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
         raise WavegenError("--data-root is required: the folder holding clean_trainset_28spk_wav, "
                            "noisy_trainset_28spk_wav, clean_testset_wav and noisy_testset_wav")
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
-                     lambda: prepare(Path(data_root), exp.dir / "data", config["data"]))
-    trained = exp.stage("train", config["model"] | config["train"] | {"data": data["fingerprint"]},
+                     lambda: prepare(Path(data_root), exp.dir / "data", config["data"]), always=True)
+    exp.stage("train", config["model"] | config["train"],
                         lambda: train(exp, data, config, device), all_processes=True)
     if dist.rank() != 0:
         return ""
-    enhanced = exp.stage("enhance", config["enhance"] | {"model": trained["sha256"]},
+    exp.stage("enhance", config["enhance"],
                          lambda: enhance(exp, data, config["enhance"], device))
-    scores = exp.stage("evaluate", enhanced, lambda: evaluate(exp, data))
+    scores = exp.stage("evaluate", {}, lambda: evaluate(exp, data))
     exp.stage("publish", config["publish"], lambda: publish(exp, data, config["publish"]))
     return scores["table"]
 
 
 def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
     from wavegen.data.voicebank import prepare_voicebank
-    manifest = prepare_voicebank(root, cache_dir, trainset=cfg["trainset"], sample_rate=cfg["sample_rate"])
-    return {"manifest": str(manifest.path), "test_clean": str(manifest.test_clean_dir),
-            "test_noisy": str(manifest.test_noisy_dir), "fingerprint": manifest.fingerprint}
+    manifest = prepare_voicebank(root, cache_dir, trainset=cfg["trainset"], sample_rate=cfg["sample_rate"],
+                                 progress=wrap_iterable("prepare data"))
+    digest = hashlib.sha256((cache_dir / "manifest.json").read_bytes()).hexdigest()
+    return {"cache_dir": str(cache_dir), "manifest_sha256": digest, "test_clean": str(manifest.test_clean_dir),
+            "test_noisy": str(manifest.test_noisy_dir),
+            "train_utterances": len(manifest.train_names), "test_utterances": len(manifest.test_names)}
 
 
 def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
@@ -82,7 +87,7 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
     cfg = config["train"]
     seed_everything(cfg["seed"])
     model = SEGAN(**config["model"])
-    windows = VoiceBankWindows(VoiceBankManifest.load(data["manifest"]), window=model.window,
+    windows = VoiceBankWindows(VoiceBankManifest.load(data["cache_dir"]), window=model.window,
                                hop=int(model.window * config["data"]["hop"]))
     reference = draw_reference_batch(windows, min(cfg["reference_batch"], len(windows)), cfg["seed"])
     validation = draw_reference_batch(windows, min(32, len(windows)), cfg["seed"] + 1)
@@ -99,14 +104,12 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
 
 
 def enhance(exp: Experiment, data: dict, cfg: dict, device: torch.device) -> dict:
-    from tqdm.auto import tqdm
-
     import wavegen
     model = wavegen.load(exp.dir / "model.safetensors", device=device)
     out = exp.dir / "enhanced"
-    with tqdm(desc="enhance test set", unit="file", disable=None) as bar:
+    with seconds_callback("enhance test set") as progress:
         results = wavegen.enhance_files(model, [Path(data["test_noisy"])], out, device=device,
-                                        batch_size=cfg["batch_size"], seed=cfg["seed"], progress=bar)
+                                        batch_size=cfg["batch_size"], seed=cfg["seed"], progress=progress)
     failed = [str(r.error) for r in results if r.error]
     if failed:
         raise WavegenError(f"enhancement failed for {len(failed)} test files: {failed[0]}")
@@ -114,14 +117,12 @@ def enhance(exp: Experiment, data: dict, cfg: dict, device: torch.device) -> dic
 
 
 def evaluate(exp: Experiment, data: dict) -> dict:
-    from tqdm.auto import tqdm
-
     from wavegen.audio.evaluate import evaluate_folders, format_table
     means = {}
     for name, folder in (("noisy", data["test_noisy"]), ("enhanced", str(exp.dir / "enhanced"))):
-        with tqdm(desc=f"evaluate {name}", unit="file", disable=None) as bar:
-            result = evaluate_folders(Path(data["test_clean"]), Path(folder),
-                                      csv_path=exp.dir / "metrics" / f"{name}.csv", progress=bar)
+        result = evaluate_folders(Path(data["test_clean"]), Path(folder),
+                                  csv_path=exp.dir / "metrics" / f"{name}.csv",
+                                  progress=wrap_iterable(f"evaluate {name}"))
         means[name] = result.means
     table = format_table(means)
     (exp.dir / "results.txt").write_text(table + "\n")

@@ -5,7 +5,7 @@ overrides any leaf by dotted path; the final config is saved as
 ``exp_dir/config.json``. Each named stage leaves a marker
 ``exp_dir/stages/<name>.json`` with a fingerprint of the config it ran with and
 of the stages before it, so re-running a recipe skips finished stages and
-re-runs exactly those whose inputs changed.
+re-runs exactly those whose inputs, or whose upstream results, changed.
 """
 
 from __future__ import annotations
@@ -89,28 +89,34 @@ class Experiment:
             write_json(self.dir / "config.json", config)
         self._chain = ""
 
-    def stage(self, name: str, inputs: Any, run: Callable[[], Any], *, all_processes: bool = False) -> Any:
+    def stage(self, name: str, inputs: Any, run: Callable[[], Any], *, all_processes: bool = False,
+              always: bool = False) -> Any:
         """Run ``run()`` unless this stage already finished with the same inputs and upstream stages.
 
-        ``inputs`` is whatever the stage's result depends on (usually its config
-        section); ``run`` returns a JSON-serialisable summary kept in the marker.
-        Under torchrun, a stage runs in the main process only (the others wait
-        and read its marker) unless ``all_processes`` is set, as for training.
+        ``inputs`` is whatever the stage depends on besides earlier stages
+        (usually its config section); ``run`` returns a JSON-serialisable
+        summary, kept in the marker and chained into the fingerprint of every
+        later stage. ``always`` runs a stage that is cheap when there is nothing
+        to do (its result still decides whether later stages re-run). Under
+        torchrun a stage runs in the main process only (the others wait and
+        read its marker) unless ``all_processes`` is set, as for training.
         """
         self._chain = fingerprint(self._chain, name, inputs)
         marker = self.dir / "stages" / f"{name}.json"
-        done = self._finished(marker)
-        if done is not None:
+        result = None if always else self._finished(marker)
+        if result is not None:
             log.info("stage %s: already done, skipping", name)
-            return done
-        result = None
-        if all_processes or dist.rank() == 0:
-            log.info("stage %s: running", name)
-            result = run()
-        if dist.rank() == 0:
-            write_json(marker, {"fingerprint": self._chain, "result": result})
-        dist.barrier()
-        return result if dist.rank() == 0 or all_processes else self._finished(marker)
+        else:
+            if all_processes or dist.rank() == 0:
+                log.info("stage %s: running", name)
+                result = run()
+            if dist.rank() == 0:
+                write_json(marker, {"fingerprint": self._chain, "result": result})
+            dist.barrier()
+            if result is None:
+                result = self._finished(marker)
+        self._chain = fingerprint(self._chain, result)
+        return result
 
     def _finished(self, marker: Path) -> Any:
         if marker.exists():

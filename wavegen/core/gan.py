@@ -93,6 +93,12 @@ class GANTask:
     pass is shared by the last discriminator update and the generator update).
     """
 
+    # Score real and generated examples in one discriminator call. Only for
+    # discriminators whose output for an example does not depend on its
+    # batch-mates (e.g. virtual batch norm): ordinary batch norm must see real
+    # and fake batches apart, and minibatch discrimination would mix them.
+    score_real_and_fake_together = False
+
     def __init__(self, model: nn.Module, generator: nn.Module, discriminator: nn.Module,
                  opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer,
                  step_config: GANStepConfig | None = None):
@@ -129,7 +135,10 @@ class GANTask:
             # The last draw keeps its graph so the generator update below reuses it.
             with torch.set_grad_enabled(i == cfg.d_steps - 1):
                 fake = self.generate(condition)
-            d_real, d_fake = critic(real), critic(fake.detach())
+            if self.score_real_and_fake_together:
+                d_real, d_fake = critic(torch.cat([real, fake.detach()])).split(real.shape[0])
+            else:
+                d_real, d_fake = critic(real), critic(fake.detach())
             d_loss = discriminator_loss(cfg.objective, d_real, d_fake, cfg.real_label)
             if cfg.objective == "wgan_gp":
                 d_loss = d_loss + cfg.gp_weight * gradient_penalty(critic, real, fake.detach())

@@ -29,6 +29,10 @@ def draw_reference_batch(dataset, size: int, seed: int) -> torch.Tensor:
 class SEGANTask(GANTask):
     """Training step for :class:`~wavegen.audio.segan.model.SEGAN` on (clean, noisy) windows."""
 
+    # Virtual batch norm makes each logit independent of its batch-mates, so one
+    # discriminator call (and one reference pass) scores real and fake together.
+    score_real_and_fake_together = True
+
     def __init__(self, model, reference: torch.Tensor, *, lr: float = 2e-4, l1_weight: float = 100.0,
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None,
                  step_config: GANStepConfig | None = None):
@@ -53,6 +57,8 @@ class SEGANTask(GANTask):
     def discriminate(self, candidate, noisy):
         if self.reference.device != candidate.device:
             self.reference = self.reference.to(candidate.device)
+        if candidate.shape[0] != noisy.shape[0]:        # real and fake scored together
+            noisy = noisy.repeat(candidate.shape[0] // noisy.shape[0], 1, 1)
         return self.discriminator(candidate, noisy, self.reference)
 
     def generator_terms(self, fake, real, condition):
