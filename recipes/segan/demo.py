@@ -16,10 +16,12 @@ from recipes.segan import voicebank
 
 CONFIG = {
     **voicebank.CONFIG,
-    "corpus": {"seed": 0},
+    # Size of the synthesised corpus (arguments of wavegen.data.demo.write_voicebank_demo).
+    "corpus": {"seed": 0, "train_speakers": 8, "train_utterances_per_speaker": 20,
+               "test_speakers": 2, "test_utterances_per_speaker": 10},
     "model": voicebank.segan_kwargs("small"),
     "train": {**voicebank.CONFIG["train"], "epochs": 0, "max_steps": 600, "batch_size": 32,
-              "reference_batch": 32, "checkpoint_every": 100, "eval_every": 100, "device": "cpu"},
+              "reference_batch": 32, "checkpoint_every": 100, "eval_every": 100},
     "publish": {"samples_dir": "samples/segan-demo", "count": 3},
 }
 
@@ -27,7 +29,9 @@ CONFIG = {
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
     from wavegen.core.experiment import apply_overrides
     from wavegen.data.demo import write_voicebank_demo
+    from wavegen.progress import wrap_iterable
 
-    seed = apply_overrides(CONFIG, overrides)["corpus"]["seed"]
+    corpus = apply_overrides(CONFIG, overrides)["corpus"]
     return voicebank.run(exp_dir, None, overrides, base_config=CONFIG,
-                         make_corpus=lambda root: write_voicebank_demo(data_root or root, seed=seed))
+                         make_corpus=lambda root: write_voicebank_demo(data_root or root, **corpus,
+                                                                       progress=wrap_iterable("write demo corpus")))

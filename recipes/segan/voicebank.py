@@ -63,7 +63,10 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
                      lambda: prepare(Path(data_root), exp.dir / "data", config["data"]), always=True)
     exp.stage("train", config["model"] | config["train"],
                         lambda: train(exp, data, config, device), all_processes=True)
-    if dist.rank() != 0:
+    # Only training is data-parallel; the main process does the rest on its own.
+    main_process = dist.rank() == 0
+    dist.shutdown()
+    if not main_process:
         return ""
     exp.stage("enhance", config["enhance"],
                          lambda: enhance(exp, data, config["enhance"], device))

@@ -80,3 +80,10 @@ def mean_across_processes(values: dict[str, float]) -> dict[str, float]:
     t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64)
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return {k: v / world_size() for k, v in zip(keys, t.tolist())}
+
+
+def shutdown() -> None:
+    """Leave the process group (after the last collective step); later work runs single-process."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
