@@ -2,7 +2,6 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from wavegen.core.gan import discriminator_loss, generator_loss, gradient_penalty
 from wavegen.core.layers import (MinibatchDiscrimination, VirtualBatchNorm, annealed_noise_std,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 
 def preemphasis(x: torch.Tensor, coef: float = 0.95) -> torch.Tensor:
