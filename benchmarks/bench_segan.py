@@ -1,0 +1,114 @@
+"""SEGAN speed on this machine: enhancement real-time factor and training throughput.
+
+    python benchmarks/bench_segan.py [--threads 2] [--repeats 3] [--seconds 60]
+
+Enhancement uses the paper-size generator (random weights: speed does not
+depend on them): end to end through ``enhance_file`` on a 16 kHz mono file and
+a 44.1 kHz stereo file, and the bare generator forward on a batch of windows
+(plain modules and the fast path). Training is one G+D step as in the paper:
+least-squares GAN loss plus 100 * L1 for G, RMSprop at 2e-4, a reference batch
+of the batch size for virtual batch norm; D scores real and fake pairs in one
+call (exact, since VBN keeps examples independent). Every number is the best
+of ``--repeats`` runs, to see through other load on the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torch.nn.functional as F
+
+from wavegen.audio.enhance import enhance_file
+from wavegen.audio.segan import SEGAN
+
+
+def best_time(fn, repeats: int) -> float:
+    fn()                                          # warm-up: allocator, oneDNN primitive cache
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def enhancement_rows(repeats: int, seconds: float, batch: int) -> list[tuple[str, str]]:
+    model = SEGAN()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = np.random.default_rng(0)
+        for rate, channels in [(16000, 1), (44100, 2)]:
+            src = Path(tmp) / f"in_{rate}.wav"
+            sf.write(src, 0.1 * rng.standard_normal((int(seconds * rate), channels)).astype(np.float32), rate)
+            t = best_time(lambda: enhance_file(model, src, Path(tmp) / "out.wav", batch_size=batch), repeats)
+            audio = seconds * channels                 # each channel is enhanced on its own
+            rows.append((f"enhance_file, {seconds:.0f} s, {rate / 1000:g} kHz, {channels} ch",
+                         f"{audio / t:.1f}x real time ({t:.2f} s)"))
+    x = 0.1 * torch.randn(batch, 1, model.window)
+    z = model.generator.sample_latent(batch, model.window)
+    audio = batch * model.window / model.sample_rate
+    with torch.inference_mode():
+        for name, fast in [("plain modules", False), ("fast path", True)]:
+            t = best_time(lambda: model.generator(x, z, fast=fast), repeats)
+            rows.append((f"generator forward, batch {batch} x {model.window}, {name}",
+                         f"{audio / t:.1f}x real time ({t * 1000:.0f} ms)"))
+    return rows
+
+
+def training_row(config: str, batch: int, repeats: int) -> tuple[str, str]:
+    torch.manual_seed(0)
+    model = SEGAN.from_name(config)
+    G, D = model.generator, model.discriminator
+    opt_g = torch.optim.RMSprop(G.parameters(), lr=2e-4)
+    opt_d = torch.optim.RMSprop(D.parameters(), lr=2e-4)
+    clean = 0.1 * torch.randn(batch, 1, model.window)
+    noisy = clean + 0.05 * torch.randn(batch, 1, model.window)
+    reference = torch.cat([clean, noisy], dim=1)                  # (R, 2, T)
+
+    def step():
+        fake = G(noisy)
+        logits = D(torch.cat([clean, fake.detach()]), torch.cat([noisy, noisy]), reference)
+        d_loss = 0.5 * (logits[:batch] - 1).pow(2).mean() + 0.5 * logits[batch:].pow(2).mean()
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        g_loss = 0.5 * (D(fake, noisy, reference) - 1).pow(2).mean() + 100 * F.l1_loss(fake, clean)
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+
+    t = best_time(step, repeats)
+    audio = batch * model.window / model.sample_rate
+    return (f"training step, {config} (window {model.window}, batch {batch})",
+            f"{t * 1000:.0f} ms/step, {batch / t:.1f} windows/s, {audio / t:.2f} s audio/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the enhanced test files")
+    parser.add_argument("--batch", type=int, default=16, help="windows per generator call")
+    parser.add_argument("--train-batch", type=int, default=16)
+    parser.add_argument("--configs", nargs="+", default=["paper", "small"])
+    parser.add_argument("--skip-enhance", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    rows = [] if args.skip_enhance else enhancement_rows(args.repeats, args.seconds, args.batch)
+    rows += [training_row(name, args.train_batch, args.repeats) for name in args.configs]
+    width = max(len(name) for name, _ in rows)
+    print(f"| {'SEGAN, CPU, %d threads' % args.threads:<{width}} | result |")
+    print(f"|{'-' * (width + 2)}|--------|")
+    for name, value in rows:
+        print(f"| {name:<{width}} | {value} |")
+
+
+if __name__ == "__main__":
+    main()

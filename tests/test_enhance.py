@@ -1,0 +1,162 @@
+"""Enhancing users' files: formats, rates, channels, lengths, streaming, bad input, paths."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from wavegen.audio.enhance import EnhanceResult, enhance_file, enhance_files
+from wavegen.audio.segan import SEGAN
+from wavegen.errors import AudioFileError, WavegenError
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return SEGAN.from_name("tiny")
+
+
+def write(path, seconds, rate, channels=1, seed=0, subtype=None, signal=None):
+    rng = np.random.default_rng(seed)
+    frames = int(round(seconds * rate))
+    if signal is None:
+        t = np.arange(frames) / rate
+        speechy = 0.3 * np.sin(2 * np.pi * 220 * t)[:, None] * (1 + np.sin(2 * np.pi * 3 * t))[:, None] / 2
+        signal = speechy + 0.05 * rng.standard_normal((frames, channels))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.asarray(signal, dtype=np.float32).reshape(frames, channels), rate, subtype=subtype)
+    return path
+
+
+def read(path):
+    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    return audio, rate
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000])
+def test_output_keeps_rate_channels_and_length(model, tmp_path, rate):
+    src = write(tmp_path / "in.wav", 0.77, rate)
+    out = enhance_file(model, src, tmp_path / "out" / "in.wav")
+    audio, out_rate = read(out)
+    info, out_info = sf.info(src), sf.info(out)
+    assert out_rate == rate and audio.shape == (info.frames, 1)
+    assert out_info.subtype == info.subtype and np.isfinite(audio).all()
+
+
+def test_channels_are_enhanced_independently(model, tmp_path):
+    stereo = write(tmp_path / "stereo.flac", 0.6, 44100, channels=2)
+    left = write(tmp_path / "left.flac", 0.6, 44100, signal=read(stereo)[0][:, :1])
+    out_stereo = read(enhance_file(model, stereo, tmp_path / "out" / "stereo.flac"))[0]
+    out_left = read(enhance_file(model, left, tmp_path / "out" / "left.flac"))[0]
+    assert out_stereo.shape == (sf.info(stereo).frames, 2)
+    np.testing.assert_allclose(out_stereo[:, :1], out_left, atol=2 / 2 ** 15)
+
+
+def test_very_short_file(model, tmp_path):
+    src = write(tmp_path / "short.wav", 0.1, 22050, channels=3)
+    audio, rate = read(enhance_file(model, src, tmp_path / "out.wav"))
+    assert rate == 22050 and audio.shape == (2205, 3)
+
+
+def test_long_file_streams_without_seams(model, tmp_path):
+    # Two minutes at 8 kHz through 7.3-second blocks must equal a single block: block edges
+    # fall mid-window and mid-resampler, so any seam would show up as a difference.
+    src = write(tmp_path / "long.wav", 120.0, 8000, subtype="FLOAT")
+    streamed = enhance_file(model, src, tmp_path / "streamed.wav", block_seconds=7.3, batch_size=256)
+    whole = enhance_file(model, src, tmp_path / "whole.wav", block_seconds=1e6, batch_size=256)
+    a, b = read(streamed)[0], read(whole)[0]
+    assert a.shape == b.shape == (960_000, 1)
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_deterministic_for_a_seed(model, tmp_path):
+    src = write(tmp_path / "in.wav", 0.5, 16000, subtype="FLOAT")
+    a = read(enhance_file(model, src, tmp_path / "a.wav", seed=3))[0]
+    b = read(enhance_file(model, src, tmp_path / "b.wav", seed=3))[0]
+    c = read(enhance_file(model, src, tmp_path / "c.wav", seed=4))[0]
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_silent_and_clipped_input(model, tmp_path):
+    rate = 16000
+    silent = write(tmp_path / "silent.wav", 1.0, rate, signal=np.zeros(rate))
+    t = np.arange(rate) / rate
+    clipped = write(tmp_path / "clipped.wav", 1.0, rate, signal=np.clip(3 * np.sin(2 * np.pi * 200 * t), -1, 1))
+    for src in (silent, clipped):
+        audio, _ = read(enhance_file(model, src, tmp_path / "out" / src.name))
+        assert audio.shape == (rate, 1) and np.isfinite(audio).all() and np.abs(audio).max() <= 1.0
+
+
+def bad_files(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    empty = folder / "empty.wav"
+    empty.write_bytes(b"")
+    corrupt = folder / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(range(256)) * 4)
+    text = folder / "notes.flac"
+    text.write_text("these are not the samples you are looking for\n")
+    return [empty, corrupt, text]
+
+
+def test_bad_files_raise_a_one_line_error_naming_them(model, tmp_path):
+    for bad in bad_files(tmp_path / "in"):
+        out_dir = tmp_path / "out"
+        with pytest.raises(AudioFileError) as info:
+            enhance_file(model, bad, out_dir / bad.name)
+        message = str(info.value)
+        assert bad.name in message and "\n" not in message
+        assert not out_dir.exists() or list(out_dir.iterdir()) == []   # no output, no temp file
+
+
+def test_enhance_files_processes_the_good_ones_and_reports_the_bad(model, tmp_path):
+    good = write(tmp_path / "in" / "good.wav", 0.3, 16000)
+    bad = bad_files(tmp_path / "in")
+    missing = tmp_path / "in" / "missing.wav"
+    results = enhance_files(model, [bad[0], good, *bad[1:], missing], tmp_path / "out")
+    assert [r.input for r in results] == [bad[0], good, *bad[1:], missing]
+    assert all(isinstance(r, EnhanceResult) for r in results)
+    by_input = {r.input: r for r in results}
+    assert by_input[good].ok and by_input[good].output == tmp_path / "out" / "good.wav"
+    for path in [*bad, missing]:
+        assert isinstance(by_input[path].error, AudioFileError) and by_input[path].output is None
+        assert path.name in str(by_input[path].error)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["good.wav"]
+
+
+def test_refuses_to_overwrite_an_input(model, tmp_path):
+    src = write(tmp_path / "in" / "a.wav", 0.2, 16000)
+    before = src.read_bytes()
+    with pytest.raises(WavegenError, match="overwrite"):
+        enhance_file(model, src, tmp_path / "in" / ".." / "in" / "a.wav")
+    with pytest.raises(WavegenError, match="overwrite"):
+        enhance_files(model, [tmp_path / "in"], tmp_path / "in")
+    assert src.read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.wav"]
+
+
+def test_two_inputs_with_one_output_name_are_refused(model, tmp_path):
+    a = write(tmp_path / "x" / "same.wav", 0.2, 16000)
+    b = write(tmp_path / "y" / "same.wav", 0.2, 16000)
+    with pytest.raises(WavegenError, match="same output"):
+        enhance_files(model, [a, b], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_folders_keep_relative_paths_and_formats(model, tmp_path):
+    root = tmp_path / "recordings"
+    write(root / "a.wav", 0.25, 16000)
+    write(root / "day1" / "b.flac", 0.3, 48000, channels=2)
+    write(root / "day1" / "deep" / "c.ogg", 0.4, 44100)
+    single = write(tmp_path / "elsewhere" / "d.wav", 0.2, 8000)
+    (root / "readme.txt").write_text("ignored: not audio by suffix")
+    seen = []
+    results = enhance_files(model, [root, single], tmp_path / "out", progress=lambda d, t: seen.append((d, t)))
+    assert all(r.ok for r in results)
+    outputs = sorted(str(r.output.relative_to(tmp_path / "out")) for r in results)
+    assert outputs == ["a.wav", "d.wav", "day1/b.flac", "day1/deep/c.ogg"]
+    for r in results:
+        src, out = sf.info(r.input), sf.info(r.output)
+        assert (out.format, out.samplerate, out.channels, out.frames) == \
+            (src.format, src.samplerate, src.channels, src.frames)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and seen[-1][0] == pytest.approx(seen[-1][1])

@@ -1,0 +1,149 @@
+"""SEGAN model: the paper's shapes, generator and discriminator contracts, the fast path."""
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wavegen.audio.segan import SEGAN, SEGAN_CONFIGS
+from wavegen.audio.segan.model import PAPER_CHANNELS, conv1d_as_matmul, conv_transpose1d_as_matmul
+from wavegen.core.registry import get_model_class
+
+
+@pytest.fixture(scope="module")
+def paper():
+    torch.manual_seed(0)
+    return SEGAN()
+
+
+@pytest.fixture()
+def tiny():
+    torch.manual_seed(0)
+    return SEGAN.from_name("tiny")
+
+
+def noisy_batch(model, batch=3, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return 0.3 * torch.randn(batch, 1, model.window, generator=g)
+
+
+def test_paper_configuration_is_the_default(paper):
+    assert paper.window == 16384 and paper.sample_rate == 16000 and paper.preemph == 0.95
+    assert SEGAN.family == "gan" and get_model_class("segan") is SEGAN
+    G = paper.generator
+    assert len(G.encoder) == 11 and len(G.decoder) == 11
+    assert [layer.conv.out_channels for layer in G.encoder] == list(PAPER_CHANNELS)
+    for layer in G.encoder:
+        assert layer.conv.kernel_size == (31,) and layer.conv.stride == (2,)
+    for layer in G.decoder:
+        assert layer.deconv.kernel_size == (31,) and layer.deconv.stride == (2,)
+    # Mirrored decoder: out channels 512 ... 16, 1; inputs doubled by the skip connections.
+    assert [layer.deconv.out_channels for layer in G.decoder] == [*PAPER_CHANNELS[-2::-1], 1]
+    assert [layer.deconv.in_channels for layer in G.decoder] == [2048] + [2 * c for c in PAPER_CHANNELS[-2::-1]]
+    assert all(isinstance(act, nn.PReLU) for act in G.encoder_act)
+    assert G.latent_shape(16384) == (1024, 8)
+    D = paper.discriminator
+    assert [conv.conv.in_channels for conv in D.convs][0] == 2 and len(D.convs) == 11
+    assert D.to_one_channel.kernel_size == (1,) and D.fc.in_features == 8
+
+
+def test_paper_bottleneck_is_1024_by_8(paper):
+    h = torch.zeros(1, 1, 16384)
+    with torch.inference_mode():
+        for conv, act in zip(paper.generator.encoder, paper.generator.encoder_act):
+            h = act(conv(h))
+    assert h.shape == (1, 1024, 8)
+
+
+def test_config_is_json_and_rebuilds_the_model():
+    for name, overrides in SEGAN_CONFIGS.items():
+        model = SEGAN.from_name(name)
+        config = json.loads(json.dumps(model.config))
+        assert config == SEGAN(**config).config
+        assert {k: config[k] for k in overrides} == {k: (list(v) if isinstance(v, tuple) else v)
+                                                     for k, v in overrides.items()}
+        assert model.window % 2 ** len(config["channels"]) == 0
+
+
+def test_generator_output_shape_and_range(tiny):
+    x = noisy_batch(tiny)
+    y = tiny.generator(x)
+    assert y.shape == x.shape
+    assert y.abs().max() <= 1.0                      # tanh output
+    longer = torch.randn(2, 1, 3 * tiny.window)      # any multiple of 2**num_layers
+    assert tiny.generator(longer).shape == longer.shape
+    with pytest.raises(ValueError, match="multiple"):
+        tiny.generator(torch.randn(1, 1, tiny.window + 1))
+
+
+def test_latent_is_used_and_reproducible(tiny):
+    x = noisy_batch(tiny)
+    z1, z2 = (tiny.generator.sample_latent(3, tiny.window, torch.Generator().manual_seed(s)) for s in (1, 2))
+    assert z1.shape == (3, *tiny.generator.latent_shape(tiny.window))
+    assert torch.equal(tiny.generator(x, z1), tiny.generator(x, z1))
+    assert not torch.allclose(tiny.generator(x, z1), tiny.generator(x, z2))
+    a = tiny.generator(x, generator=torch.Generator().manual_seed(7))
+    b = tiny.generator(x, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(a, b)
+
+
+def test_discriminator_logits_per_example_do_not_depend_on_the_batch(tiny):
+    clean, noisy = noisy_batch(tiny, 5, seed=1), noisy_batch(tiny, 5, seed=2)
+    reference = torch.cat([noisy_batch(tiny, 4, seed=3), noisy_batch(tiny, 4, seed=4)], dim=1)
+    logits = tiny.discriminator(clean, noisy, reference)
+    assert logits.shape == (5,)
+    alone = torch.stack([tiny.discriminator(clean[i:i + 1], noisy[i:i + 1], reference)[0] for i in range(5)])
+    torch.testing.assert_close(logits, alone, rtol=1e-5, atol=1e-5)
+    # Swapping the candidate changes the logit (D looks at both channels).
+    assert not torch.allclose(logits, tiny.discriminator(noisy, noisy, reference))
+
+
+def test_gradients_flow_through_generator_and_discriminator(tiny):
+    clean, noisy = noisy_batch(tiny, 4, seed=1), noisy_batch(tiny, 4, seed=2)
+    reference = torch.cat([clean, noisy], dim=1)
+    fake = tiny.generator(noisy)
+    d_loss = ((tiny.discriminator(clean, noisy, reference) - 1) ** 2).mean() \
+        + (tiny.discriminator(fake.detach(), noisy, reference) ** 2).mean()
+    d_loss.backward()
+    g_loss = ((tiny.discriminator(fake, noisy, reference) - 1) ** 2).mean() + 100 * F.l1_loss(fake, clean)
+    tiny.discriminator.zero_grad()
+    g_loss.backward()
+    for name, p in tiny.generator.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+    for name, p in tiny.discriminator.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), name
+
+
+def test_fast_path_matches_plain_modules_tiny(tiny):
+    x = noisy_batch(tiny, 4)
+    z = tiny.generator.sample_latent(4, tiny.window, torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        plain = tiny.generator(x, z)
+        fast = tiny.enhance_windows(x, z)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-6)
+
+
+def test_fast_path_matches_plain_modules_paper(paper):
+    x = noisy_batch(paper, 1)
+    z = paper.generator.sample_latent(1, paper.window, torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        plain = paper.generator(x, z)
+        fast = paper.enhance_windows(x, z)
+    torch.testing.assert_close(fast, plain, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("length", [8, 16, 30])
+def test_matmul_forms_equal_the_convolutions(length):
+    torch.manual_seed(0)
+    conv = nn.Conv1d(6, 5, 31, stride=2, padding=15)
+    deconv = nn.ConvTranspose1d(6, 5, 31, stride=2, padding=15, output_padding=1)
+    x = torch.randn(3, 6, length)
+    torch.testing.assert_close(conv1d_as_matmul(x, conv), conv(x), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(conv_transpose1d_as_matmul(x, deconv), deconv(x), rtol=1e-5, atol=1e-6)
+
+
+def test_unknown_configuration_name():
+    with pytest.raises(KeyError, match="tiny"):
+        SEGAN.from_name("huge")

@@ -1,0 +1,350 @@
+"""Enhance recordings with a SEGAN generator, streaming files of any length.
+
+The procedure is the SEGAN paper's test procedure (Pascual et al., Interspeech
+2017, section 4): resample to the model's rate, pre-emphasise, cut into
+non-overlapping windows (the last one zero-padded), run the generator, join,
+de-emphasise. Each channel is enhanced on its own, and the result is resampled
+back to the input's rate and cropped to the input's length.
+
+Files are read and written in blocks, so memory does not grow with length.
+Every stage is written so that its streamed output equals what it would give
+on the whole signal at once: the filters carry their state from block to
+block, windows stay aligned with the start of the file, each window's latent z
+depends only on (seed, channel, window index), and the resamplers keep enough
+context at block edges to reproduce torchaudio's whole-signal result. There
+are no seams, and block size changes nothing but rounding.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+
+from wavegen.audio.features import deemphasis
+from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, resample
+from wavegen.errors import AudioFileError, WavegenError
+
+log = logging.getLogger(__name__)
+
+# Called with (seconds of input audio done, seconds in total).
+ProgressCallback = Callable[[float, float], None]
+
+_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+
+
+@dataclass(frozen=True)
+class EnhanceResult:
+    """What happened to one input of :func:`enhance_files`: an output file or an error."""
+    input: Path
+    output: Path | None = None
+    error: WavegenError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def enhance_file(model, input_path: str | Path, output_path: str | Path, *, device: str | torch.device = "cpu",
+                 batch_size: int = 16, seed: int = 0, block_seconds: float = 30.0,
+                 progress: ProgressCallback | None = None) -> Path:
+    """Enhance one audio file into ``output_path`` (same rate, channels and length as the input).
+
+    ``model`` is a :class:`~wavegen.audio.segan.SEGAN` (moved to ``device``).
+    The output's format follows its suffix (.wav, .flac, .ogg) and keeps the
+    input's sample encoding when the suffix is the same. It is written to a
+    temporary file and renamed into place, so it either appears complete or
+    not at all. Raises :class:`AudioFileError` for an unreadable input and
+    :class:`WavegenError` when the output would overwrite the input.
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    _refuse_overwrite(output_path, [input_path])
+    return _enhance_one(model, input_path, output_path, device=device, batch_size=batch_size,
+                        seed=seed, block_seconds=block_seconds, progress=progress)
+
+
+def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *,
+                  device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0,
+                  block_seconds: float = 30.0, progress: ProgressCallback | None = None
+                  ) -> list[EnhanceResult]:
+    """Enhance files and folders (recursively: .wav .flac .ogg) into ``output_dir``.
+
+    A file given directly is written as ``output_dir/<name>``, a file found in
+    a given folder as ``output_dir/<path relative to that folder>``. A file
+    that cannot be read gets an error in its result and the others are still
+    processed. Raises :class:`WavegenError`, before writing anything, when an
+    output would overwrite an input or two inputs would share an output.
+    ``progress`` is told the seconds of audio done over all files.
+    """
+    output_dir = Path(output_dir)
+    jobs: list[tuple[Path, Path | None, WavegenError | None]] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            for path in sorted(p for p in item.rglob("*")
+                               if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS):
+                jobs.append((path, output_dir / path.relative_to(item), None))
+        elif item.exists():
+            jobs.append((item, output_dir / item.name, None))
+        else:
+            jobs.append((item, None, AudioFileError(item, "no such file or folder")))
+
+    planned = [out for _, out, _ in jobs if out is not None]
+    _refuse_overwrite_all(planned, [path for path, _, _ in jobs])
+
+    durations = [_duration_or_zero(path) if error is None else 0.0 for path, _, error in jobs]
+    total, done = sum(durations), 0.0
+    results = []
+    for (path, out, error), seconds in zip(jobs, durations):
+        if error is None:
+            def file_progress(file_done, _file_total, base=done):
+                if progress is not None:
+                    progress(base + file_done, total)
+            try:
+                _enhance_one(model, path, out, device=device, batch_size=batch_size, seed=seed,
+                             block_seconds=block_seconds, progress=file_progress)
+            except WavegenError as exc:
+                error = exc
+        if error is not None:
+            log.warning("skipped %s", error)
+        results.append(EnhanceResult(path, out if error is None else None, error))
+        done += seconds
+        if progress is not None:
+            progress(done, total)
+    return results
+
+
+# ---------------------------------------------------------------- one file
+
+def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_size, seed,
+                 block_seconds, progress) -> Path:
+    info = audio_info(input_path)
+    fmt = _FORMATS.get(output_path.suffix.lower())
+    if fmt is None:
+        raise WavegenError(f"{output_path}: unsupported output format {output_path.suffix!r} "
+                           f"(use one of {', '.join(AUDIO_EXTENSIONS)})")
+    same_format = output_path.suffix.lower() == input_path.suffix.lower()
+    subtype = info.subtype if same_format and sf.check_format(fmt, info.subtype) else None
+    clip = subtype is None or subtype not in ("FLOAT", "DOUBLE")   # integer encodings would wrap
+    block_frames = max(1, int(block_seconds * info.samplerate))
+    stream = _EnhanceStream(model, info.samplerate, info.channels, device=device,
+                            batch_size=batch_size, seed=seed)
+
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{output_path.stem}.", suffix=output_path.suffix,
+                               dir=output_path.parent)
+    os.close(fd)
+    try:
+        with sf.SoundFile(tmp, "w", samplerate=info.samplerate, channels=info.channels,
+                          format=fmt, subtype=subtype) as writer:
+            frames_in = frames_out = 0
+
+            def write(enhanced: torch.Tensor) -> None:       # (C, n), cropped to the input's length
+                nonlocal frames_out
+                enhanced = enhanced[:, :max(0, frames_in - frames_out)].numpy()
+                if clip:
+                    enhanced = np.clip(enhanced, -1.0, 1.0)
+                writer.write(enhanced.T)
+                frames_out += enhanced.shape[1]
+
+            for block in _read_blocks(input_path, block_frames):
+                frames_in += block.shape[1]
+                write(stream.push(torch.from_numpy(block)))
+                if progress is not None:
+                    progress(frames_in / info.samplerate, info.frames / info.samplerate)
+            if frames_in == 0:
+                raise AudioFileError(input_path, "audio file has no samples")
+            write(stream.flush())
+        if frames_out != frames_in:
+            raise AssertionError(f"wrote {frames_out} frames for {frames_in}")
+        os.replace(tmp, output_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    log.info("enhanced %s -> %s (%.1f s)", input_path, output_path, frames_in / info.samplerate)
+    return output_path
+
+
+def _read_blocks(path: Path, block_frames: int):
+    """Yield float32 (C, n) blocks; decoding errors become AudioFileError naming the file."""
+    try:
+        with sf.SoundFile(str(path)) as reader:
+            while True:
+                block = reader.read(block_frames, dtype="float32", always_2d=True)   # (n, C)
+                if block.shape[0] == 0:
+                    return
+                yield np.ascontiguousarray(block.T)
+    except (RuntimeError, sf.LibsndfileError, ValueError, TypeError) as exc:
+        message = str(exc).strip().splitlines()
+        raise AudioFileError(path, f"could not decode audio ({message[0] if message else exc!r})") from None
+
+
+# ---------------------------------------------------------------- the streaming pipeline
+
+class _EnhanceStream:
+    """input rate -> model rate -> pre-emphasis -> windows through G -> de-emphasis -> input rate.
+
+    ``push`` takes (C, n) input samples and returns the output samples that are
+    final so far; ``flush`` returns the rest. Together they equal the whole-file
+    procedure, with up to a window of look-ahead plus the resamplers' reach.
+    """
+
+    def __init__(self, model, rate: int, channels: int, *, device, batch_size: int, seed: int):
+        self.model, self.device, self.batch_size = model.to(device), torch.device(device), batch_size
+        self.window, self.coef = model.window, model.preemph
+        self.to_model_rate = _StreamingResampler(rate, model.sample_rate, channels)
+        self.to_input_rate = _StreamingResampler(model.sample_rate, rate, channels)
+        self.last_noisy = torch.zeros(channels, 1)        # pre-emphasis state (model rate)
+        self.last_enhanced = torch.zeros(channels, 1)     # de-emphasis state
+        self.pending = torch.zeros(channels, 0)           # pre-emphasised samples not yet windowed
+        self.model_rate_samples = 0                       # model-rate samples seen, pushed to G, returned
+        self.enhanced_samples = 0
+        # One latent stream per channel, drawn window by window, so z never depends on blocking.
+        self.latent_rngs = [torch.Generator().manual_seed(int(np.random.SeedSequence([seed, c]).generate_state(1)[0]))
+                            for c in range(channels)]
+
+    def push(self, block: torch.Tensor) -> torch.Tensor:
+        noisy = self.to_model_rate.push(block)                       # (C, n16)
+        self._add_noisy(noisy)
+        usable = self.pending.shape[1] // self.window * self.window
+        enhanced = self._generate(self.pending[:, :usable])
+        self.pending = self.pending[:, usable:]
+        return self.to_input_rate.push(self._deemphasise(enhanced))
+
+    def flush(self) -> torch.Tensor:
+        self._add_noisy(self.to_model_rate.flush())
+        tail = self.pending.shape[1]
+        padded = torch.nn.functional.pad(self.pending, (0, -tail % self.window))   # zero-pad the last window
+        enhanced = self._generate(padded)[:, :tail]
+        self.pending = self.pending[:, :0]
+        return torch.cat([self.to_input_rate.push(self._deemphasise(enhanced)),
+                          self.to_input_rate.flush()], dim=1)
+
+    def _add_noisy(self, noisy: torch.Tensor) -> None:
+        # y[t] = x[t] - coef * x[t-1], continuing from the previous block's last sample.
+        previous = torch.cat([self.last_noisy, noisy[:, :-1]], dim=1)
+        if noisy.shape[1]:
+            self.last_noisy = noisy[:, -1:]
+        self.pending = torch.cat([self.pending, noisy - self.coef * previous], dim=1)
+
+    def _deemphasise(self, y: torch.Tensor) -> torch.Tensor:
+        # x[t] = y[t] + coef * x[t-1]; the previous block's last output enters as coef^(t+1) x[-1].
+        if y.shape[1] == 0:
+            return y
+        decay = self.coef ** torch.arange(1, y.shape[1] + 1, dtype=torch.float64)
+        x = deemphasis(y, self.coef) + (self.last_enhanced.double() * decay).float()
+        self.last_enhanced = x[:, -1:]
+        return x
+
+    def _generate(self, noisy: torch.Tensor) -> torch.Tensor:
+        """(C, k * window) pre-emphasised -> enhanced (C, k * window), each channel on its own."""
+        C, n = noisy.shape
+        k = n // self.window
+        if k == 0:
+            return noisy[:, :0]
+        windows = noisy.reshape(C * k, 1, self.window)               # (C*k, 1, W), channel-major
+        z = torch.stack([torch.randn(self.model.generator.latent_shape(self.window), generator=rng)
+                         for rng in self.latent_rngs for _ in range(k)])   # (C*k, latent, W / 2**L)
+        out = torch.empty_like(windows)
+        for start in range(0, C * k, self.batch_size):
+            batch = slice(start, start + self.batch_size)
+            out[batch] = self.model.enhance_windows(windows[batch].to(self.device),
+                                                    z=z[batch].to(self.device)).cpu()
+        return out.reshape(C, n)
+
+
+class _StreamingResampler:
+    """``torchaudio.functional.resample`` of a long signal, fed and returned in pieces.
+
+    torchaudio computes the output in groups of ``new`` samples (rates divided
+    by their gcd); group j reads input [j*orig - width, (j+1)*orig + width).
+    A group is returned once its input has all arrived, computed on a piece
+    that starts ``context`` samples (a multiple of ``orig``, >= width) before
+    it, so its numbers are those of the whole-signal call.
+    """
+
+    def __init__(self, orig_rate: int, new_rate: int, channels: int):
+        g = math.gcd(orig_rate, new_rate)
+        self.orig_rate, self.new_rate = orig_rate, new_rate
+        self.orig, self.new = orig_rate // g, new_rate // g
+        # torchaudio's sinc half-width (lowpass_filter_width 6, rolloff 0.99), plus a safety margin.
+        self.width = math.ceil(6 * self.orig / (0.99 * min(self.orig, self.new))) + 2
+        self.context = math.ceil(self.width / self.orig) * self.orig
+        self.buffer = torch.zeros(channels, 0)    # input from sample index self.buffer_start
+        self.buffer_start = 0
+        self.received = 0
+        self.groups_done = 0
+
+    def push(self, x: torch.Tensor) -> torch.Tensor:
+        if self.orig_rate == self.new_rate:
+            return x
+        self.buffer = torch.cat([self.buffer, x], dim=1)
+        self.received += x.shape[1]
+        ready = max(0, (self.received - self.width) // self.orig)     # groups whose input is complete
+        return self._emit(ready, final=False)
+
+    def flush(self) -> torch.Tensor:
+        if self.orig_rate == self.new_rate or self.received == 0:
+            return self.buffer[:, :0]
+        return self._emit(None, final=True)
+
+    def _emit(self, ready: int | None, final: bool) -> torch.Tensor:
+        if not final and ready <= self.groups_done:
+            return self.buffer[:, :0]
+        first = self.groups_done * self.orig                          # input index of the first group
+        piece_start = max(0, first - self.context)
+        piece = self.buffer[:, piece_start - self.buffer_start:]
+        out = resample(piece, self.orig_rate, self.new_rate)          # (C, ceil(len * new / orig))
+        skip = (first - piece_start) // self.orig * self.new
+        if final:
+            out = out[:, skip:]
+        else:
+            out = out[:, skip:skip + (ready - self.groups_done) * self.new]
+            self.groups_done = ready
+            keep_from = max(0, ready * self.orig - self.context)
+            self.buffer = self.buffer[:, keep_from - self.buffer_start:]
+            self.buffer_start = keep_from
+        return out
+
+
+# ---------------------------------------------------------------- paths
+
+def _refuse_overwrite(output: Path, inputs: list[Path]) -> None:
+    _refuse_overwrite_all([output], inputs)
+
+
+def _refuse_overwrite_all(outputs: list[Path], inputs: list[Path]) -> None:
+    # Compare resolved paths, and (device, inode) to catch hard links to an input as well.
+    resolved_inputs = {p.resolve() for p in inputs}
+    input_ids = {_file_id(p) for p in inputs} - {None}
+    seen: set[Path] = set()
+    for out in outputs:
+        target = out.resolve()
+        if target in resolved_inputs or _file_id(target) in input_ids:
+            raise WavegenError(f"{out}: refusing to overwrite an input file; choose another output")
+        if target in seen:
+            raise WavegenError(f"{out}: two inputs would be written to this same output")
+        seen.add(target)
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _duration_or_zero(path: Path) -> float:
+    try:
+        info = audio_info(path)
+    except WavegenError:
+        return 0.0
+    return info.frames / info.samplerate

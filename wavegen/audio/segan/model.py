@@ -1,0 +1,232 @@
+"""SEGAN: speech enhancement GAN on raw waveforms.
+
+Pascual, Bonafonte and Serrà, "SEGAN: Speech Enhancement Generative Adversarial
+Network", Interspeech 2017 (arXiv:1703.09452), section 3 and figure 2.
+
+- The generator G is a fully convolutional encoder-decoder. The encoder has 11
+  strided 1-D convolutions (width 31, stride 2, PReLU) taking a 16384-sample
+  window to a (1024, 8) "thought vector" c; a latent z ~ N(0, I) of the same
+  shape is concatenated to it, and a mirrored decoder of transposed
+  convolutions brings it back to one channel, each layer also receiving the
+  encoder feature of the same length (skip connections) and the last ending
+  in tanh.
+- The discriminator D sees (candidate, noisy) as two channels, uses the
+  encoder's convolution shapes with virtual batch normalisation and
+  LeakyReLU(0.3), then a 1x1 convolution to one channel and a fully connected
+  layer to one logit (the paper trains it with the least-squares objective).
+- Waveforms are pre-emphasised with coefficient 0.95 before the model sees them.
+
+Enhancement uses an exact fast path for the short, wide layers near the
+bottleneck (``conv1d_as_matmul``, ``conv_transpose1d_as_matmul``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wavegen.core.layers import RefStats, VirtualBatchNorm
+from wavegen.core.registry import register_model
+
+PAPER_CHANNELS = (16, 32, 32, 64, 64, 128, 128, 256, 256, 512, 1024)
+
+# Overrides of the paper configuration (the constructor defaults).
+SEGAN_CONFIGS: dict[str, dict] = {
+    "paper": {},
+    # CPU demo: 4096-sample windows (0.256 s), 8 layers of width 31, channels 8..128, 1.5M
+    # generator parameters; a G+D step on 16 windows takes ~0.28 s on 2 CPU cores, so five
+    # minutes give ~1000 steps (benchmarks/RESULTS.md).
+    "small": {"window": 4096, "channels": [8, 16, 16, 32, 32, 64, 64, 128]},
+    # Unit tests: a forward pass in milliseconds; bottleneck (16, 8) as in the paper, so the
+    # short-layer fast path is exercised.
+    "tiny": {"window": 256, "channels": [4, 8, 8, 16, 16]},
+}
+
+
+class DownsampleConv(nn.Module):
+    """Stride-2 convolution with "same" padding: (B, C_in, T) -> (B, C_out, T/2)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
+        super().__init__()
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride=2,
+                              padding=(kernel_size - 1) // 2)
+
+    def forward(self, x: torch.Tensor, fast: bool = False) -> torch.Tensor:
+        if fast and x.shape[-1] < self.conv.kernel_size[0]:
+            return conv1d_as_matmul(x, self.conv)
+        return self.conv(x)
+
+
+class UpsampleConv(nn.Module):
+    """Stride-2 transposed convolution: (B, C_in, T) -> (B, C_out, 2T), the mirror of DownsampleConv."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
+        super().__init__()
+        padding = (kernel_size - 1) // 2
+        # Output length is 2(T - 1) - 2p + K + output_padding; output_padding = 1 makes it exactly 2T.
+        self.deconv = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=2,
+                                         padding=padding, output_padding=2 + 2 * padding - kernel_size)
+
+    def forward(self, x: torch.Tensor, fast: bool = False) -> torch.Tensor:
+        if fast and x.shape[-1] < self.deconv.kernel_size[0]:
+            return conv_transpose1d_as_matmul(x, self.deconv)
+        return self.deconv(x)
+
+
+# The fast path. Near the bottleneck the sequences are shorter than the kernel
+# (T = 8 or 16 against K = 31) while the weights are huge (2048 x 512 x 31 in the
+# first decoder layer), and oneDNN's direct convolutions run these layers at a
+# fraction of the machine's speed. Written as one matrix product plus an
+# im2col (unfold) or col2im (fold) they compute exactly the same sums; on a
+# 2-core CPU this makes the paper generator's forward about 1.5x faster. Longer
+# layers stay on the convolution kernels, which are faster there.
+
+def conv1d_as_matmul(x: torch.Tensor, conv: nn.Conv1d) -> torch.Tensor:
+    """``conv(x)`` as im2col + matmul: (B, C_in, T) -> (B, C_out, T_out)."""
+    c_out, c_in, K = conv.weight.shape
+    cols = F.unfold(x.unsqueeze(2), kernel_size=(1, K), stride=(1, conv.stride[0]),
+                    padding=(0, conv.padding[0]))                      # (B, C_in * K, T_out)
+    return torch.matmul(conv.weight.reshape(c_out, c_in * K), cols) + conv.bias[:, None]
+
+
+def conv_transpose1d_as_matmul(x: torch.Tensor, deconv: nn.ConvTranspose1d) -> torch.Tensor:
+    """``deconv(x)`` as matmul + col2im: (B, C_in, T) -> (B, C_out, T_out).
+
+    Input sample i adds w[:, :, k]^T x[:, i] to output i*stride + k - padding;
+    the product gives every (k, i) contribution and fold overlap-adds them
+    (fold's padding crops the output exactly as the transposed conv does).
+    """
+    c_in, c_out, K = deconv.weight.shape
+    T_out = (x.shape[-1] - 1) * deconv.stride[0] - 2 * deconv.padding[0] + K + deconv.output_padding[0]
+    cols = torch.matmul(deconv.weight.reshape(c_in, c_out * K).t(), x)   # (B, C_out * K, T)
+    y = F.fold(cols, output_size=(1, T_out), kernel_size=(1, K), stride=(1, deconv.stride[0]),
+               padding=(0, deconv.padding[0]))                         # (B, C_out, 1, T_out)
+    return y.squeeze(2) + deconv.bias[:, None]
+
+
+class Generator(nn.Module):
+    """Encoder-decoder with skip connections and a latent z at the bottleneck (paper fig. 2)."""
+
+    def __init__(self, channels: list[int], kernel_size: int, latent_channels: int):
+        super().__init__()
+        self.num_layers = len(channels)
+        self.latent_channels = latent_channels
+        enc_in = [1] + channels[:-1]
+        self.encoder = nn.ModuleList(DownsampleConv(i, o, kernel_size) for i, o in zip(enc_in, channels))
+        self.encoder_act = nn.ModuleList(nn.PReLU(o) for o in channels)
+        # Decoder layer j outputs the channels of encoder layer L-1-j (1 for the last one) and is
+        # fed the previous decoder output concatenated with the encoder feature of that length.
+        dec_out = channels[-2::-1] + [1]
+        dec_in = [channels[-1] + latent_channels] + [2 * c for c in channels[-2::-1]]
+        self.decoder = nn.ModuleList(UpsampleConv(i, o, kernel_size) for i, o in zip(dec_in, dec_out))
+        self.decoder_act = nn.ModuleList(nn.PReLU(o) for o in dec_out[:-1])
+
+    def latent_shape(self, length: int) -> tuple[int, int]:
+        return self.latent_channels, length >> self.num_layers
+
+    def sample_latent(self, batch: int, length: int, generator: torch.Generator | None = None,
+                      device=None, dtype=None) -> torch.Tensor:
+        """z ~ N(0, I) of shape (B, latent_channels, T / 2**num_layers)."""
+        return torch.randn(batch, *self.latent_shape(length), generator=generator,
+                           device=device, dtype=dtype)
+
+    def forward(self, noisy: torch.Tensor, z: torch.Tensor | None = None,
+                generator: torch.Generator | None = None, fast: bool = False) -> torch.Tensor:
+        """(B, 1, T) pre-emphasised noisy speech -> (B, 1, T) enhanced, T a multiple of 2**num_layers.
+
+        ``fast`` computes the layers shorter than the kernel as matrix products (same numbers).
+        """
+        B, _, T = noisy.shape
+        if T % (1 << self.num_layers):
+            raise ValueError(f"length {T} is not a multiple of 2**{self.num_layers}")
+        if z is None:
+            z = self.sample_latent(B, T, generator, device=noisy.device, dtype=noisy.dtype)
+        skips = []
+        h = noisy
+        for conv, act in zip(self.encoder, self.encoder_act):
+            h = act(conv(h, fast))                             # (B, C_l, T / 2**l)
+            skips.append(h)
+        h = torch.cat([skips.pop(), z], dim=1)                 # (B, C_L + latent, T / 2**L)
+        for j, deconv in enumerate(self.decoder):
+            h = deconv(h, fast)                                # (B, C, 2 * length)
+            if j == len(self.decoder) - 1:
+                return torch.tanh(h)                           # (B, 1, T)
+            h = torch.cat([self.decoder_act[j](h), skips.pop()], dim=1)
+        raise AssertionError("unreachable")
+
+
+class Discriminator(nn.Module):
+    """Conv encoder with virtual batch norm over (candidate, noisy) pairs -> one logit each."""
+
+    def __init__(self, channels: list[int], kernel_size: int, window: int, leaky_slope: float):
+        super().__init__()
+        enc_in = [2] + channels[:-1]
+        self.convs = nn.ModuleList(DownsampleConv(i, o, kernel_size) for i, o in zip(enc_in, channels))
+        self.norms = nn.ModuleList(VirtualBatchNorm(o) for o in channels)
+        self.leaky_slope = leaky_slope
+        self.to_one_channel = nn.Conv1d(channels[-1], 1, kernel_size=1)
+        self.fc = nn.Linear(window >> len(channels), 1)
+
+    def forward(self, candidate: torch.Tensor, noisy: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+        """candidate, noisy (B, 1, T); reference (R, 2, T) fixed (clean, noisy) pairs -> logits (B,).
+
+        The reference batch goes through first to fix every layer's VBN
+        statistics; each real example is then normalised with those (blended
+        with its own), so its logit does not depend on the rest of its batch.
+        """
+        stats = self._reference_stats(reference)
+        h = torch.cat([candidate, noisy], dim=1)               # (B, 2, T)
+        for conv, norm, ref in zip(self.convs, self.norms, stats):
+            h, _ = norm(conv(h), ref)
+            h = F.leaky_relu(h, self.leaky_slope)              # (B, C_l, T / 2**l)
+        h = self.to_one_channel(h).flatten(1)                  # (B, T / 2**L)
+        return self.fc(h).squeeze(1)                           # (B,)
+
+    def _reference_stats(self, reference: torch.Tensor) -> list[RefStats]:
+        stats = []
+        h = reference
+        for conv, norm in zip(self.convs, self.norms):
+            h, s = norm(conv(h))
+            h = F.leaky_relu(h, self.leaky_slope)
+            stats.append(s)
+        return stats
+
+
+@register_model("segan")
+class SEGAN(nn.Module):
+    """Generator and discriminator of SEGAN; the constructor defaults are the paper's configuration."""
+
+    family = "gan"
+
+    def __init__(self, window: int = 16384, channels: list[int] | tuple[int, ...] = PAPER_CHANNELS,
+                 kernel_size: int = 31, latent_channels: int | None = None,
+                 leaky_slope: float = 0.3, preemph: float = 0.95, sample_rate: int = 16000):
+        super().__init__()
+        channels = [int(c) for c in channels]
+        latent_channels = channels[-1] if latent_channels is None else int(latent_channels)
+        if kernel_size % 2 == 0:
+            raise ValueError("kernel_size must be odd so that 'same' padding is symmetric")
+        if window % (1 << len(channels)):
+            raise ValueError(f"window {window} is not a multiple of 2**{len(channels)}")
+        self.config = {"window": int(window), "channels": channels, "kernel_size": int(kernel_size),
+                       "latent_channels": latent_channels, "leaky_slope": float(leaky_slope),
+                       "preemph": float(preemph), "sample_rate": int(sample_rate)}
+        self.window = int(window)
+        self.preemph = float(preemph)
+        self.sample_rate = int(sample_rate)
+        self.generator = Generator(channels, kernel_size, latent_channels)
+        self.discriminator = Discriminator(channels, kernel_size, window, leaky_slope)
+
+    @classmethod
+    def from_name(cls, name: str, **overrides) -> "SEGAN":
+        """Build a named configuration (``paper``, ``small``, ``tiny``) with optional overrides."""
+        if name not in SEGAN_CONFIGS:
+            raise KeyError(f"unknown SEGAN configuration {name!r}; choose from {sorted(SEGAN_CONFIGS)}")
+        return cls(**{**SEGAN_CONFIGS[name], **overrides})
+
+    @torch.inference_mode()
+    def enhance_windows(self, noisy: torch.Tensor, z: torch.Tensor | None = None,
+                        generator: torch.Generator | None = None) -> torch.Tensor:
+        """Enhance a batch of pre-emphasised windows (B, 1, window) -> (B, 1, window) with the fast path."""
+        return self.generator(noisy, z=z, generator=generator, fast=True)
