@@ -3,7 +3,8 @@
 The procedure is the SEGAN paper's test procedure (Pascual et al., Interspeech
 2017, section 4): resample to the model's rate, pre-emphasise, cut into
 non-overlapping windows (the last one zero-padded), run the generator, join,
-de-emphasise. Each channel is enhanced on its own, and the result is resampled
+de-emphasise, and remove the DC that de-emphasis amplifies from any offset in the
+generator output. Each channel is enhanced on its own, and the result is resampled
 back to the input's rate and cropped to the input's length.
 
 Files are read and written in blocks, so memory does not grow with length.
@@ -19,18 +20,17 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import scipy.signal
 import soundfile as sf
 import torch
 
-from wavegen.audio.features import deemphasis
 from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, resample
+from wavegen.core.files import atomic_output
 from wavegen.errors import AudioFileError, WavegenError
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[float, float], None]
 
 _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+DC_BLOCK_HZ = 20.0     # cut-off of the DC blocker after de-emphasis
 
 
 @dataclass(frozen=True)
@@ -137,12 +138,8 @@ def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_si
     stream = _EnhanceStream(model, info.samplerate, info.channels, device=device,
                             batch_size=batch_size, seed=seed)
 
-    output_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{output_path.stem}.", suffix=output_path.suffix,
-                               dir=output_path.parent)
-    os.close(fd)
-    try:
-        with sf.SoundFile(tmp, "w", samplerate=info.samplerate, channels=info.channels,
+    with atomic_output(output_path) as tmp:
+        with sf.SoundFile(str(tmp), "w", samplerate=info.samplerate, channels=info.channels,
                           format=fmt, subtype=subtype) as writer:
             frames_in = frames_out = 0
 
@@ -164,10 +161,6 @@ def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_si
             write(stream.flush())
         if frames_out != frames_in:
             raise AssertionError(f"wrote {frames_out} frames for {frames_in}")
-        os.replace(tmp, output_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     log.info("enhanced %s -> %s (%.1f s)", input_path, output_path, frames_in / info.samplerate)
     return output_path
 
@@ -202,7 +195,10 @@ class _EnhanceStream:
         self.to_model_rate = _StreamingResampler(rate, model.sample_rate, channels)
         self.to_input_rate = _StreamingResampler(model.sample_rate, rate, channels)
         self.last_noisy = torch.zeros(channels, 1)        # pre-emphasis state (model rate)
-        self.last_enhanced = torch.zeros(channels, 1)     # de-emphasis state
+        r = 1.0 - 2 * math.pi * DC_BLOCK_HZ / model.sample_rate      # DC-blocker pole
+        self.filter_b = np.array([1.0, -1.0])
+        self.filter_a = np.convolve([1.0, -self.coef], [1.0, -r])
+        self.filter_state = np.zeros((channels, 2))                  # de-emphasis + DC blocker
         self.pending = torch.zeros(channels, 0)           # pre-emphasised samples not yet windowed
         self.model_rate_samples = 0                       # model-rate samples seen, pushed to G, returned
         self.enhanced_samples = 0
@@ -235,13 +231,18 @@ class _EnhanceStream:
         self.pending = torch.cat([self.pending, noisy - self.coef * previous], dim=1)
 
     def _deemphasise(self, y: torch.Tensor) -> torch.Tensor:
-        # x[t] = y[t] + coef * x[t-1]; the previous block's last output enters as coef^(t+1) x[-1].
+        """De-emphasis followed by a DC blocker, as one IIR filter whose state runs across blocks.
+
+        De-emphasis 1/(1 - coef z⁻¹) has a gain of 1/(1 - coef) = 20 at 0 Hz, so the
+        slightest offset in the generator's output would come out as a large DC
+        offset and drift. The DC blocker (1 - z⁻¹)/(1 - r z⁻¹) removes what lies
+        below ``DC_BLOCK_HZ``, where speech has nothing.
+        """
         if y.shape[1] == 0:
             return y
-        decay = self.coef ** torch.arange(1, y.shape[1] + 1, dtype=torch.float64)
-        x = deemphasis(y, self.coef) + (self.last_enhanced.double() * decay).float()
-        self.last_enhanced = x[:, -1:]
-        return x
+        x, self.filter_state = scipy.signal.lfilter(self.filter_b, self.filter_a, y.double().numpy(),
+                                                    axis=1, zi=self.filter_state)
+        return torch.from_numpy(x).float()
 
     def _generate(self, noisy: torch.Tensor) -> torch.Tensor:
         """(C, k * window) pre-emphasised -> enhanced (C, k * window), each channel on its own."""

@@ -16,8 +16,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ import numpy as np
 
 from wavegen.audio.io import find_audio_files, read_audio, resample
 from wavegen.audio.metrics import METRIC_NAMES, evaluate_pair
+from wavegen.core.files import atomic_output
 from wavegen.errors import WavegenError
 
 log = logging.getLogger(__name__)
@@ -168,18 +167,11 @@ def _finite_means(rows: Iterable[Mapping[str, float]]) -> dict[str, float]:
 def write_scores_csv(path: str | Path, scores: Mapping[str, Mapping[str, float]]) -> Path:
     """One row per file (``file`` then the metrics), written to a temp file and renamed into place."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".csv", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", *METRIC_NAMES])
-            for name, row in scores.items():
-                writer.writerow([name, *(f"{row[metric]:.6f}" for metric in METRIC_NAMES)])
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp, tmp.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["file", *METRIC_NAMES])
+        for name, row in scores.items():
+            writer.writerow([name, *(f"{row[metric]:.6f}" for metric in METRIC_NAMES)])
     return path
 
 

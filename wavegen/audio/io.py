@@ -7,8 +7,6 @@ so a crash never leaves a half-written output behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,6 +15,7 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
+from wavegen.core.files import atomic_output
 from wavegen.errors import AudioFileError, WavegenError
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
@@ -61,16 +60,9 @@ def write_audio(path: str | Path, audio: np.ndarray | torch.Tensor, sample_rate:
     audio = np.asarray(audio, dtype=np.float32)
     if audio.ndim == 1:
         audio = audio[None]
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = _format_for(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, audio.T, sample_rate, format=fmt, subtype=subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        sf.write(str(tmp), audio.T, sample_rate, format=fmt, subtype=subtype)
     return path
 
 

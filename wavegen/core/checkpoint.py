@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from wavegen.core.files import atomic_output
 from wavegen.errors import CheckpointError
 
 FORMAT = "wavegen-checkpoint/1"
@@ -58,15 +57,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, *, step: int = 0,
     if train_state is not None:
         header["train_state"] = train_state
     header["sha256"] = _digest(header, tensors)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={HEADER_KEY: json.dumps(header)})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        save_file(tensors, str(tmp), metadata={HEADER_KEY: json.dumps(header)})
     return path
 
 

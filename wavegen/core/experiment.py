@@ -14,13 +14,12 @@ import copy
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from wavegen.core import distributed as dist
+from wavegen.core.files import write_json_atomic
 from wavegen.errors import WavegenError
 
 log = logging.getLogger(__name__)
@@ -61,20 +60,6 @@ def flatten_keys(config: dict[str, Any], prefix: str = "") -> list[str]:
     return keys
 
 
-def write_json(path: Path, value: Any) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(value, f, indent=2, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -86,7 +71,7 @@ class Experiment:
         self.dir = Path(exp_dir)
         self.config = config
         if dist.rank() == 0:
-            write_json(self.dir / "config.json", config)
+            write_json_atomic(self.dir / "config.json", config)
         self._chain = ""
 
     def stage(self, name: str, inputs: Any, run: Callable[[], Any], *, all_processes: bool = False,
@@ -111,7 +96,7 @@ class Experiment:
                 log.info("stage %s: running", name)
                 result = run()
             if dist.rank() == 0:
-                write_json(marker, {"fingerprint": self._chain, "result": result})
+                write_json_atomic(marker, {"fingerprint": self._chain, "result": result})
             dist.barrier()
             if result is None:
                 result = self._finished(marker)

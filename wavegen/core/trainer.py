@@ -294,6 +294,6 @@ def _truncate_csv(path: Path, last_step: int) -> None:
 
 def _progress(total: int, initial: int, enabled: bool):
     from tqdm.auto import tqdm
-    return tqdm(total=total, initial=initial, disable=not enabled, desc="train", unit="step",
+    return tqdm(total=total, initial=initial, disable=None if enabled else True, desc="train", unit="step",
                 dynamic_ncols=True, leave=False)
 

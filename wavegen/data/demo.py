@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -32,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from wavegen.audio.io import write_audio
+from wavegen.core.files import write_text_atomic
 from wavegen.data.synth import (NOISE_KINDS, SAMPLE_RATE, make_noise, mix_at_snr, random_voice,
                                 synthesize_speech)
 from wavegen.errors import DatasetError
@@ -106,11 +106,11 @@ def write_voicebank_demo(root: str | Path, *, seed: int = 0, train_speakers: int
         name = f"{speaker}_{utterance + 1:03d}"
         write_audio(root / f"clean_{tag}_wav" / f"{name}.wav", clean, SAMPLE_RATE, subtype="PCM_16")
         write_audio(root / f"noisy_{tag}_wav" / f"{name}.wav", noisy, SAMPLE_RATE, subtype="PCM_16")
-        _write_text_atomic(root / f"{tag}_txt" / f"{name}.txt", transcript + "\n")
+        write_text_atomic(root / f"{tag}_txt" / f"{name}.txt", transcript + "\n")
         logs.setdefault(tag, []).append(f"{name} {kind} {snr:g}")
     for tag, lines in logs.items():
-        _write_text_atomic(root / f"log_{tag}.txt", "\n".join(lines) + "\n")
-    _write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
+        write_text_atomic(root / f"log_{tag}.txt", "\n".join(lines) + "\n")
+    write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
     log.info("wrote VoiceBank-DEMAND demo corpus (%d utterances) to %s", len(jobs), root)
     return root
 
@@ -134,7 +134,7 @@ def _demo_is_complete(root: Path, params: dict) -> bool:
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-    _write_text_atomic(marker, json.dumps({"complete": False, **params}))
+    write_text_atomic(marker, json.dumps({"complete": False, **params}))
     return False
 
 
@@ -144,9 +144,3 @@ def _babble_talkers(rng: np.random.Generator, longest_s: float, count: int = 6) 
     return [np.concatenate([synthesize_speech(voice, int(longest_s * SAMPLE_RATE), rng)[0] for _ in range(2)])
             for voice in voices]
 
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -38,6 +38,7 @@ import torch
 from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample, write_audio
+from wavegen.core.files import write_json_atomic
 from wavegen.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -149,7 +150,7 @@ def prepare_voicebank(root: str | Path, cache_dir: str | Path, *, trainset: str 
     record = {**settings, "root": str(root.resolve()),
               "train": [[name, int(length)] for name, length in zip(clean_names, lengths)],
               "test": test_names}
-    _write_json_atomic(cache_dir / _MANIFEST, record)
+    write_json_atomic(cache_dir / _MANIFEST, record)
     log.info("prepared %d training and %d test pairs", len(clean_names), len(test_names))
     return VoiceBankManifest._from_record(cache_dir, record)
 
@@ -357,8 +358,3 @@ def _read_manifest(cache_dir: Path) -> dict | None:
         return None
     return record if isinstance(record, dict) and record.get("format") == _FORMAT else None
 
-
-def _write_json_atomic(path: Path, record: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, path)
