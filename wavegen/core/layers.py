@@ -90,3 +90,24 @@ def annealed_noise_std(step: int, initial_std: float, anneal_steps: int) -> floa
 def one_sided_label_smoothing(real_logits: torch.Tensor, value: float = 0.9) -> torch.Tensor:
     """Targets for real examples smoothed to ``value``; fake targets stay at 0 (one-sided)."""
     return torch.full_like(real_logits, value)
+
+
+def kaiming_init_(module: nn.Module, negative_slope: float) -> nn.Module:
+    """He et al. (2015) initialisation for every (transposed) convolution under ``module``.
+
+    Weights ~ N(0, 2 / ((1 + a²) · fan)) with ``a`` the slope of the (P/Leaky)ReLU
+    that follows, fan counted over the inputs of one output sample, biases zero:
+    activations keep their scale through a deep stack instead of shrinking by a
+    constant factor per layer as with PyTorch's default (a = √5) initialisation.
+    """
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d)):
+            nn.init.kaiming_normal_(m.weight, a=negative_slope, mode="fan_in")
+        elif isinstance(m, (nn.ConvTranspose1d, nn.ConvTranspose2d)):
+            # weight is (C_in, C_out, K): "fan_out" counts C_in * K, the inputs of one output
+            nn.init.kaiming_normal_(m.weight, a=negative_slope, mode="fan_out")
+        else:
+            continue
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    return module

@@ -47,7 +47,7 @@ class TrainConfig:
     batch_size: int = 16                 # global batch, split across processes
     seed: int = 0
     device: str = "auto"                 # cpu | cuda | auto
-    amp: bool = True                     # bfloat16 autocast, on CUDA only
+    amp: bool = True                     # bfloat16 autocast on CUDA, and on CPUs with native bf16
     log_every: int = 10
     eval_every: int = 0                  # 0: only at the end
     checkpoint_every: int = 500
@@ -68,6 +68,16 @@ def resolve_device(name: str) -> torch.device:
     if name == "cpu":
         return torch.device("cpu")
     raise WavegenError(f"--device {name!r}: expected cpu, cuda or auto")
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AMX or AVX512-BF16).
+
+    There, bf16 autocast makes convolution training about twice as fast; on
+    other CPUs it would emulate bf16 and be slower, so training stays in fp32.
+    """
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
 
 
 def seed_everything(seed: int) -> None:
@@ -155,7 +165,7 @@ class Trainer:
         dist.broadcast_module(model)
         logger = _RunLogs(self.exp_dir / "logs", self.step) if self.is_main else None
         bar = _progress(cfg.max_steps, self.step, enabled=cfg.progress and self.is_main)
-        use_amp = cfg.amp and self.device.type == "cuda"
+        use_amp = cfg.amp and (self.device.type == "cuda" or cpu_has_native_bf16())
         started = time.perf_counter()
         try:
             while self.step < cfg.max_steps:
