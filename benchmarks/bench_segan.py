@@ -5,11 +5,12 @@
 Enhancement uses the paper-size generator (random weights: speed does not
 depend on them): end to end through ``enhance_file`` on a 16 kHz mono file and
 a 44.1 kHz stereo file, and the bare generator forward on a batch of windows
-(plain modules and the fast path). Training is one G+D step as in the paper:
-least-squares GAN loss plus 100 * L1 for G, RMSprop at 2e-4, a reference batch
-of the batch size for virtual batch norm; D scores real and fake pairs in one
-call (exact, since VBN keeps examples independent). Every number is the best
-of ``--repeats`` runs, to see through other load on the machine.
+(plain modules and the fast path). Training is one step of the real training
+task (``SEGANTask``: least-squares GAN loss plus 100 * L1 for G, RMSprop at
+2e-4, a reference batch of the batch size for virtual batch norm), in fp32 and,
+on CPUs with native bf16, under bf16 autocast as the trainer runs it there.
+Every number is the best of ``--repeats`` runs, to see through other load on
+the machine.
 """
 
 from __future__ import annotations
@@ -22,10 +23,11 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-import torch.nn.functional as F
 
 from wavegen.audio.enhance import enhance_file
 from wavegen.audio.segan import SEGAN
+from wavegen.audio.segan.train import SEGANTask
+from wavegen.core.trainer import cpu_has_native_bf16
 
 
 def best_time(fn, repeats: int) -> float:
@@ -61,31 +63,22 @@ def enhancement_rows(repeats: int, seconds: float, batch: int) -> list[tuple[str
     return rows
 
 
-def training_row(config: str, batch: int, repeats: int) -> tuple[str, str]:
+def training_row(config: str, batch: int, repeats: int, bf16: bool) -> tuple[str, str]:
+    """One real training step (SEGANTask: D update, then G update with LSGAN + 100·L1)."""
     torch.manual_seed(0)
     model = SEGAN.from_name(config)
-    G, D = model.generator, model.discriminator
-    opt_g = torch.optim.RMSprop(G.parameters(), lr=2e-4)
-    opt_d = torch.optim.RMSprop(D.parameters(), lr=2e-4)
-    clean = 0.1 * torch.randn(batch, 1, model.window)
-    noisy = clean + 0.05 * torch.randn(batch, 1, model.window)
-    reference = torch.cat([clean, noisy], dim=1)                  # (R, 2, T)
+    clean = 0.1 * torch.randn(batch, model.window)
+    noisy = clean + 0.05 * torch.randn(batch, model.window)
+    task = SEGANTask(model, torch.stack([clean, noisy], dim=1))     # reference (R, 2, T)
 
     def step():
-        fake = G(noisy)
-        logits = D(torch.cat([clean, fake.detach()]), torch.cat([noisy, noisy]), reference)
-        d_loss = 0.5 * (logits[:batch] - 1).pow(2).mean() + 0.5 * logits[batch:].pow(2).mean()
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = 0.5 * (D(fake, noisy, reference) - 1).pow(2).mean() + 100 * F.l1_loss(fake, clean)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            task.train_step((clean, noisy), 0)
 
     t = best_time(step, repeats)
     audio = batch * model.window / model.sample_rate
-    return (f"training step, {config} (window {model.window}, batch {batch})",
+    precision = "bf16 autocast" if bf16 else "fp32"
+    return (f"training step, {config} (window {model.window}, batch {batch}), {precision}",
             f"{t * 1000:.0f} ms/step, {batch / t:.1f} windows/s, {audio / t:.2f} s audio/s")
 
 
@@ -102,7 +95,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     rows = [] if args.skip_enhance else enhancement_rows(args.repeats, args.seconds, args.batch)
-    rows += [training_row(name, args.train_batch, args.repeats) for name in args.configs]
+    precisions = [False, True] if cpu_has_native_bf16() else [False]
+    rows += [training_row(name, args.train_batch, args.repeats, bf16)
+             for name in args.configs for bf16 in precisions]
     width = max(len(name) for name, _ in rows)
     print(f"| {'SEGAN, CPU, %d threads' % args.threads:<{width}} | result |")
     print(f"|{'-' * (width + 2)}|--------|")
