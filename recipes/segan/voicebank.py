@@ -61,16 +61,17 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
                            "noisy_trainset_28spk_wav, clean_testset_wav and noisy_testset_wav")
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
                      lambda: prepare(Path(data_root), exp.dir / "data", config["data"]), always=True)
-    exp.stage("train", config["model"] | config["train"],
-                        lambda: train(exp, data, config, device), all_processes=True)
+    # The noisy input's scores depend on the data alone: computed once, before training.
+    noisy = exp.stage("score_noisy", {}, lambda: score(exp, data, "noisy", Path(data["test_noisy"])))
+    exp.stage("train", config["model"] | config["train"], lambda: train(exp, data, config, device),
+              all_processes=True)
     # Only training is data-parallel; the main process does the rest on its own.
     main_process = dist.rank() == 0
     dist.shutdown()
     if not main_process:
         return ""
-    exp.stage("enhance", config["enhance"],
-                         lambda: enhance(exp, data, config["enhance"], device))
-    scores = exp.stage("evaluate", {}, lambda: evaluate(exp, data))
+    exp.stage("enhance", config["enhance"], lambda: enhance(exp, data, config["enhance"], device))
+    scores = exp.stage("evaluate", noisy, lambda: evaluate(exp, data, noisy))
     exp.stage("publish", config["publish"], lambda: publish(exp, data, config["publish"]))
     return scores["table"]
 
@@ -119,14 +120,17 @@ def enhance(exp: Experiment, data: dict, cfg: dict, device: torch.device) -> dic
     return {"enhanced_dir": str(out), "files": len(results)}
 
 
-def evaluate(exp: Experiment, data: dict) -> dict:
-    from wavegen.audio.evaluate import evaluate_folders, format_table
-    means = {}
-    for name, folder in (("noisy", data["test_noisy"]), ("enhanced", str(exp.dir / "enhanced"))):
-        result = evaluate_folders(Path(data["test_clean"]), Path(folder),
-                                  csv_path=exp.dir / "metrics" / f"{name}.csv",
-                                  progress=wrap_iterable(f"evaluate {name}"))
-        means[name] = result.means
+def score(exp: Experiment, data: dict, name: str, folder: Path) -> dict:
+    """Mean metrics of ``folder`` against the clean test set; per-file scores in metrics/NAME.csv."""
+    from wavegen.audio.evaluate import evaluate_folders
+    result = evaluate_folders(Path(data["test_clean"]), folder, csv_path=exp.dir / "metrics" / f"{name}.csv",
+                              progress=wrap_iterable(f"evaluate {name}"))
+    return result.means
+
+
+def evaluate(exp: Experiment, data: dict, noisy: dict) -> dict:
+    from wavegen.audio.evaluate import format_table
+    means = {"noisy": noisy, "enhanced": score(exp, data, "enhanced", exp.dir / "enhanced")}
     table = format_table(means)
     (exp.dir / "results.txt").write_text(table + "\n")
     return {"means": means, "table": table}

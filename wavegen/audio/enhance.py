@@ -29,7 +29,7 @@ import scipy.signal
 import soundfile as sf
 import torch
 
-from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, resample
+from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, find_audio_files, resample
 from wavegen.core.files import atomic_output
 from wavegen.errors import AudioFileError, WavegenError
 
@@ -89,8 +89,7 @@ def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *
     jobs: list[tuple[Path, Path | None, WavegenError | None]] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            for path in sorted(p for p in item.rglob("*")
-                               if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS):
+            for path in find_audio_files([item]):
                 jobs.append((path, output_dir / path.relative_to(item), None))
         elif item.exists():
             jobs.append((item, output_dir / item.name, None))
