@@ -83,3 +83,13 @@ def test_optimizer_state_round_trips_without_pickle():
     assert s1.keys() == s2.keys()
     for k in s1:
         assert torch.equal(s1[k]["exp_avg"], s2[k]["exp_avg"])
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+    mask = os.umask(0o022)
+    try:
+        path = save_checkpoint(tmp_path / "m.safetensors", ToyGAN())
+    finally:
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -113,7 +113,7 @@ def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *
             except WavegenError as exc:
                 error = exc
         if error is not None:
-            log.warning("skipped %s", error)
+            log.info("skipped %s", error)   # reported to the caller in the results
         results.append(EnhanceResult(path, out if error is None else None, error))
         done += seconds
         if progress is not None:
