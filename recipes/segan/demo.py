@@ -20,8 +20,8 @@ CONFIG = {
     "corpus": {"seed": 0, "train_speakers": 8, "train_utterances_per_speaker": 20,
                "test_speakers": 2, "test_utterances_per_speaker": 10},
     "model": voicebank.segan_kwargs("small"),
-    "train": {**voicebank.CONFIG["train"], "epochs": 0, "max_steps": 1000, "batch_size": 16,
-              "reference_batch": 16, "checkpoint_every": 250, "eval_every": 250},
+    "train": {**voicebank.CONFIG["train"], "epochs": 0, "max_steps": 2000, "batch_size": 16,
+              "reference_batch": 16, "checkpoint_every": 500, "eval_every": 500},
     "publish": {"samples_dir": "samples/segan-demo", "count": 3},
 }
 
