@@ -94,13 +94,6 @@ def read_checkpoint(path: str | Path, *, verify: bool = True
 
 def load(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild the model stored in a checkpoint from that file alone (in eval mode)."""
-    model, _, _ = load_with_training_state(path)
-    return model.to(device).eval()
-
-
-def load_with_training_state(path: str | Path
-                             ) -> tuple[nn.Module, dict[str, Any], dict[str, torch.Tensor]]:
-    """The model, its header and the ``__train__/`` tensors (prefix stripped)."""
     from wavegen.core.registry import get_model_class
 
     path = Path(path)
@@ -114,13 +107,19 @@ def load_with_training_state(path: str | Path
         model = cls(**header.get("config", {}))
     except TypeError as exc:
         raise CheckpointError(path, f"config does not fit model {header['model']!r}: {exc}") from None
-    weights = {k: v for k, v in tensors.items() if not k.startswith(TRAIN_PREFIX)}
+    weights, _ = split_tensors(tensors)
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if missing or unexpected:
         raise CheckpointError(path, f"weights do not match model {header['model']!r} "
                               f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+    return model.to(device).eval()
+
+
+def split_tensors(tensors: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(model weights, training-state tensors with the ``__train__/`` prefix stripped)."""
+    weights = {k: v for k, v in tensors.items() if not k.startswith(TRAIN_PREFIX)}
     train = {k[len(TRAIN_PREFIX):]: v for k, v in tensors.items() if k.startswith(TRAIN_PREFIX)}
-    return model, header, train
+    return weights, train
 
 
 def _known_models() -> list[str]:

@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from wavegen.core import distributed as dist
-from wavegen.core.checkpoint import (TRAIN_PREFIX, flatten_state, read_checkpoint, save_checkpoint,
+from wavegen.core.checkpoint import (flatten_state, read_checkpoint, save_checkpoint, split_tensors,
                                      unflatten_state)
 from wavegen.errors import CheckpointError, WavegenError
 
@@ -243,9 +243,8 @@ class Trainer:
         if header["model"] != getattr(model, "registry_name", None) or header["config"] != getattr(model, "config", {}):
             raise CheckpointError(path, f"the experiment folder holds a checkpoint of another model or config "
                                   f"({header['model']}); use a new experiment folder to start afresh")
-        weights = {k: v for k, v in tensors.items() if not k.startswith(TRAIN_PREFIX)}
+        weights, train = split_tensors(tensors)
         model.load_state_dict(weights)
-        train = {k[len(TRAIN_PREFIX):]: v for k, v in tensors.items() if k.startswith(TRAIN_PREFIX)}
         state = header["train_state"]
         for name, opt in self.task.optimizers.items():
             opt.load_state_dict(unflatten_state(state["optimizers"][name], train))
