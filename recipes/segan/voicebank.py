@@ -40,7 +40,7 @@ CONFIG = {
     "model": segan_kwargs("paper"),
     "train": {"epochs": 86, "max_steps": 0, "batch_size": 400, "lr": 2e-4, "l1_weight": 100.0,
               "reference_batch": 400, "seed": 0, "device": "auto", "checkpoint_every": 500,
-              "eval_every": 500, "log_every": 10},
+              "eval_every": 500, "log_every": 10, "ema_decay": 0.0},
     "enhance": {"batch_size": 16, "seed": 0},
     "publish": {"samples_dir": "samples/segan-voicebank", "count": 3},
 }
@@ -100,7 +100,8 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
     max_steps = cfg["max_steps"] or cfg["epochs"] * (len(windows) // cfg["batch_size"])
     trainer = Trainer(task, windows, TrainConfig(
         max_steps=max_steps, batch_size=cfg["batch_size"], seed=cfg["seed"], device=str(device),
-        log_every=cfg["log_every"], eval_every=cfg["eval_every"], checkpoint_every=cfg["checkpoint_every"]),
+        log_every=cfg["log_every"], eval_every=cfg["eval_every"], checkpoint_every=cfg["checkpoint_every"],
+        ema_decay=cfg["ema_decay"]),
         exp.dir)
     path = trainer.fit()
     header, _ = read_checkpoint(path)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import torch
 
 
@@ -11,3 +14,48 @@ def preemphasis(x: torch.Tensor, coef: float = 0.95) -> torch.Tensor:
         return x
     return torch.cat([x[..., :1], x[..., 1:] - coef * x[..., :-1]], dim=-1)
 
+
+
+def mu_law_encode(x: torch.Tensor, bins: int = 256) -> torch.Tensor:
+    """Waveform in [-1, 1] -> class indices 0..bins-1 (ITU-T G.711 companding, μ = bins - 1).
+
+    WaveNet (van den Oord et al. 2016, §2.2) models 8-bit μ-law values with a softmax.
+    """
+    mu = bins - 1
+    x = x.clamp(-1.0, 1.0)
+    companded = torch.sign(x) * torch.log1p(mu * x.abs()) / math.log1p(mu)
+    return ((companded + 1) / 2 * mu + 0.5).long().clamp(0, mu)
+
+
+def mu_law_decode(index: torch.Tensor, bins: int = 256) -> torch.Tensor:
+    """Class indices -> waveform in [-1, 1] (inverse of :func:`mu_law_encode` up to quantisation)."""
+    mu = bins - 1
+    companded = 2 * index.float() / mu - 1
+    return torch.sign(companded) * torch.expm1(companded.abs() * math.log1p(mu)) / mu
+
+
+@dataclass(frozen=True)
+class MelSpec:
+    """Log-mel analysis parameters (the conditioning features of WaveNet vocoders)."""
+
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    hop: int = 256
+    n_mels: int = 80
+    fmin: float = 0.0
+    fmax: float | None = None
+
+
+def log_mel(audio: torch.Tensor, spec: MelSpec) -> torch.Tensor:
+    """(..., T) waveform -> (..., n_mels, ceil(T / hop)) natural-log mel magnitudes.
+
+    Frame f is centred on sample f·hop (reflect padding at the edges, as
+    librosa and Tacotron 2 do); magnitudes are floored at 1e-5 before the log.
+    """
+    import torchaudio
+    mel = torchaudio.transforms.MelSpectrogram(
+        sample_rate=spec.sample_rate, n_fft=spec.n_fft, hop_length=spec.hop, n_mels=spec.n_mels,
+        f_min=spec.fmin, f_max=spec.fmax, power=1.0, center=True, pad_mode="reflect", norm="slaney",
+        mel_scale="slaney").to(audio.device)
+    frames = -(-audio.shape[-1] // spec.hop)
+    return torch.log(mel(audio.float()).clamp_min(1e-5))[..., :frames]

@@ -19,6 +19,7 @@ _REGISTRY: dict[str, type[nn.Module]] = {}
 # caller importing the model's module first.
 _MODEL_MODULES = {
     "segan": "wavegen.audio.segan.model",
+    "wavenet": "wavegen.audio.wavenet.model",
 }
 
 

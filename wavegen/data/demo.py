@@ -18,6 +18,10 @@ mono WAVs, noise logs and transcripts, so the demo goes through the real reader
   room tone keeps pauses from being digital silence (which PESQ finds unnatural);
 * noise of a few stationary and non-stationary kinds standing in for the
   DEMAND recordings, the same kinds in train and test but different instances.
+
+For WaveNet training, :func:`write_ljspeech_demo` and :func:`write_vctk_demo`
+write the same synthetic speech in the LJSpeech-1.1 and VCTK 0.92 layouts, read
+by :mod:`wavegen.data.corpora`.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from wavegen.audio.io import write_audio
+from wavegen.audio.io import resample, write_audio
 from wavegen.core.files import write_text_atomic
 from wavegen.data.synth import (NOISE_KINDS, SAMPLE_RATE, make_noise, mix_at_snr, random_voice,
                                 synthesize_speech)
@@ -117,6 +121,17 @@ def write_voicebank_demo(root: str | Path, *, seed: int = 0, train_speakers: int
 
 def _demo_is_complete(root: Path, params: dict) -> bool:
     """True if ``root`` holds this exact corpus; otherwise clear what an earlier run left and mark it ours."""
+    owned = [name for tag in ("trainset_28spk", "trainset_56spk", "testset")
+             for name in (f"clean_{tag}_wav", f"noisy_{tag}_wav", f"{tag}_txt", f"log_{tag}.txt")]
+    return _claim_demo_root(root, params, owned, "VoiceBank-style folders")
+
+
+def _claim_demo_root(root: Path, params: dict, owned: list[str], layout: str) -> bool:
+    """True if the marker says ``root`` is complete with ``params``; else clear ``owned`` and mark it ours.
+
+    ``owned`` are the top-level names the demo writes; found without our marker
+    they are a real corpus (or the user's files), which is never overwritten.
+    """
     marker = root / _MARKER
     try:
         previous = json.loads(marker.read_text()) if marker.is_file() else None
@@ -124,10 +139,8 @@ def _demo_is_complete(root: Path, params: dict) -> bool:
         previous = {}                    # our marker, unreadable: regenerate
     if previous == {"complete": True, **params}:
         return True
-    owned = [name for tag in ("trainset_28spk", "trainset_56spk", "testset")
-             for name in (f"clean_{tag}_wav", f"noisy_{tag}_wav", f"{tag}_txt", f"log_{tag}.txt")]
     if previous is None and any((root / name).exists() for name in owned):
-        raise DatasetError(f"{root} already holds VoiceBank-style folders that the demo did not write; "
+        raise DatasetError(f"{root} already holds {layout} that the demo did not write; "
                            "refusing to overwrite them (choose an empty folder for the demo corpus)")
     for path in (root / name for name in owned):
         if path.is_dir():
@@ -144,3 +157,102 @@ def _babble_talkers(rng: np.random.Generator, longest_s: float, count: int = 6) 
     return [np.concatenate([synthesize_speech(voice, int(longest_s * SAMPLE_RATE), rng)[0] for _ in range(2)])
             for voice in voices]
 
+
+
+# ---------------------------------------------------------------- LJSpeech and VCTK (WaveNet corpora)
+
+LJSPEECH_RATE = 22_050
+# VCTK's first speakers alternate F, M in this demo; the real p225 is female, p226 male.
+VCTK_FIRST_SPEAKER = 225
+_LJ_PER_CHAPTER = 20          # LJSpeech ids are <chapter>-<utterance>: LJ001-0001, ..., LJ002-0001
+
+
+def write_ljspeech_demo(root: str | Path, *, seed: int = 0, utterances: int = 40,
+                        seconds: tuple[float, float] = (1.5, 3.0),
+                        progress: Callable[[Iterable], Iterable] | None = None) -> Path:
+    """Write one synthetic speaker under ``root`` in the LJSpeech-1.1 layout; returns ``root``.
+
+    LJSpeech (Ito and Johnson 2017, https://keithito.com/LJ-Speech-Dataset/):
+    ``metadata.csv`` with ``id|transcription|normalized transcription`` rows and
+    ``wavs/<id>.wav``, 22050 Hz mono 16-bit. Deterministic for a seed, skipped
+    when complete with the same arguments, marker written last (as
+    :func:`write_voicebank_demo`).
+    """
+    root = Path(root)
+    if utterances < 1 or not 0.3 <= seconds[0] <= seconds[1]:
+        raise ValueError("utterances must be at least 1, seconds a (min, max) pair of at least 0.3 s")
+    params = {"version": _DEMO_VERSION, "corpus": "ljspeech", "seed": seed, "utterances": utterances,
+              "seconds": list(seconds)}
+    if _claim_demo_root(root, params, ["wavs", "metadata.csv"], "LJSpeech files"):
+        log.info("LJSpeech demo corpus already complete at %s", root)
+        return root
+    voice = random_voice(np.random.default_rng([seed, 0]), "F")     # LJSpeech's reader is a woman
+    rows = []
+    for i in (progress or iter)(range(utterances)):
+        rng = np.random.default_rng([seed, 1, i])
+        speech, transcript = _demo_utterance(voice, seconds, rng)
+        name = f"LJ{i // _LJ_PER_CHAPTER + 1:03d}-{i % _LJ_PER_CHAPTER + 1:04d}"
+        audio = _limit_peak(resample(speech, SAMPLE_RATE, LJSPEECH_RATE).numpy())
+        write_audio(root / "wavs" / f"{name}.wav", audio, LJSPEECH_RATE, subtype="PCM_16")
+        # No numbers or abbreviations to expand, so the normalized column repeats the text.
+        rows.append(f"{name}|{transcript}|{transcript}")
+    write_text_atomic(root / "metadata.csv", "\n".join(rows) + "\n")
+    write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
+    log.info("wrote LJSpeech demo corpus (%d utterances) to %s", utterances, root)
+    return root
+
+
+def write_vctk_demo(root: str | Path, *, seed: int = 0, speakers: int = 4, utterances_per_speaker: int = 12,
+                    seconds: tuple[float, float] = (1.0, 2.5),
+                    progress: Callable[[Iterable], Iterable] | None = None) -> Path:
+    """Write synthetic speakers under ``root`` in the VCTK 0.92 layout; returns ``root``.
+
+    VCTK 0.92 (Yamagishi, Veaux and MacDonald 2019, https://doi.org/10.7488/ds/2645):
+    ``wav48_silence_trimmed/<spk>/<spk>_<nnn>_mic1.flac`` and ``_mic2.flac`` (48 kHz),
+    ``txt/<spk>/<spk>_<nnn>.txt`` and ``speaker-info.txt``. Speakers are p225, p226, ...
+    alternating female and male. Idempotent and atomic as :func:`write_voicebank_demo`.
+    """
+    root = Path(root)
+    if not 1 <= speakers <= 100 or utterances_per_speaker < 1 or not 0.3 <= seconds[0] <= seconds[1]:
+        raise ValueError("speakers must be 1..100, utterances_per_speaker at least 1, "
+                         "seconds a (min, max) pair of at least 0.3 s")
+    params = {"version": _DEMO_VERSION, "corpus": "vctk", "seed": seed, "speakers": speakers,
+              "utterances_per_speaker": utterances_per_speaker, "seconds": list(seconds)}
+    owned = ["wav48_silence_trimmed", "txt", "speaker-info.txt"]
+    if _claim_demo_root(root, params, owned, "VCTK files"):
+        log.info("VCTK demo corpus already complete at %s", root)
+        return root
+    cast = [(f"p{VCTK_FIRST_SPEAKER + s}", "FM"[s % 2]) for s in range(speakers)]
+    jobs = [(speaker, sex, u) for speaker, sex in cast for u in range(utterances_per_speaker)]
+    for speaker, sex, u in (progress or iter)(jobs):
+        number = int(speaker[1:])
+        voice = random_voice(np.random.default_rng([seed, number]), sex)
+        speech, transcript = _demo_utterance(voice, seconds, np.random.default_rng([seed, 2, number, u]))
+        name = f"{speaker}_{u + 1:03d}"
+        mic1 = _limit_peak(speech)
+        # The second microphone sits farther away: a little later, duller and quieter.
+        mic2 = 0.7 * np.convolve(np.concatenate([np.zeros(24), mic1]), [0.6, 0.4])[:mic1.size]
+        for mic, audio in (("mic1", mic1), ("mic2", mic2)):
+            write_audio(root / "wav48_silence_trimmed" / speaker / f"{name}_{mic}.flac", audio, SAMPLE_RATE,
+                        subtype="PCM_16")
+        write_text_atomic(root / "txt" / speaker / f"{name}.txt", transcript + "\n")
+    info = ["ID  AGE  GENDER  ACCENTS  REGION  COMMENTS"]
+    info += [f"{speaker}  {23 + i % 7}  {sex}  English  Synthetic  (wavegen demo)"
+             for i, (speaker, sex) in enumerate(cast)]
+    write_text_atomic(root / "speaker-info.txt", "\n".join(info) + "\n")
+    write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
+    log.info("wrote VCTK demo corpus (%d speakers, %d utterances) to %s", speakers, len(jobs), root)
+    return root
+
+
+def _demo_utterance(voice, seconds: tuple[float, float], rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """One 48 kHz utterance at about -25 dBFS with room tone, and its transcript."""
+    n = int(rng.uniform(*seconds) * SAMPLE_RATE)
+    speech, transcript = synthesize_speech(voice, n, rng)
+    # A faint room tone, as in any real recording: digital silence is not speech-like.
+    speech += 10 ** (rng.uniform(-50, -40) / 20) * make_noise("pink", n, rng, [])
+    return speech * 10 ** (rng.uniform(-27, -23) / 20) / np.sqrt(np.mean(speech ** 2)), transcript
+
+
+def _limit_peak(audio: np.ndarray, peak: float = 0.89) -> np.ndarray:
+    return audio * min(1.0, peak / (np.abs(audio).max() + 1e-12))

@@ -1,0 +1,269 @@
+"""WaveNet (van den Oord et al. 2016, "WaveNet: A generative model for raw audio").
+
+    input (previous samples) ─ causal conv (kernel 2) ─▶ h⁰
+    for each layer l (dilation d = 2^(l mod layers_per_stack)):
+        z = W_f ⊛_d h + V_f c      z_f, z_g = split(z)          (eq. 2; c = conditioning)
+        o = tanh(z_f) ⊙ σ(z_g)                                  gated activation unit
+        h ← h + W_res o            skip += W_skip o             residual and skip 1×1 convs
+    logits = W_2 ReLU(W_1 ReLU(skip))                            output stack
+
+Conditioning (§2.5): *global* — a learned speaker embedding projected into
+every layer's gate; *local* — log-mel frames upsampled to the sample rate by
+learned transposed convolutions, then a 1×1 projection into every gate.
+
+The network at step t sees samples x_<t only: its teacher-forced input is
+the signal shifted right by one, padded with the output distribution's
+"silence" value. Three ways to generate share these weights and give the same
+samples for the same random draws (see ``sampling.py``): the full
+recomputation over the receptive field (:meth:`WaveNet.reference_step`), the
+cached step with per-layer queues (:meth:`WaveNet.init_state`/:meth:`step`,
+Paine et al. 2016), and the fused kernels in ``kernels/``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from wavegen.audio.features import MelSpec, log_mel, mu_law_decode, mu_law_encode
+from wavegen.core.autoregressive import make_output
+from wavegen.core.registry import register_model
+
+WAVENET_CONFIGS = {
+    # The benchmark reference: R=64, 2R gate, S=A=256, 2 stacks of dilations 1…512.
+    "reference": {},
+    "demo": dict(residual_channels=32, gate_channels=64, skip_channels=128, output_channels=128,
+                 layers=10, stacks=1),
+    "tiny": dict(residual_channels=8, gate_channels=16, skip_channels=16, output_channels=16,
+                 layers=4, stacks=2),
+}
+
+
+@register_model("wavenet")
+class WaveNet(nn.Module):
+    family = "autoregressive"
+
+    def __init__(self, residual_channels: int = 64, gate_channels: int = 128, skip_channels: int = 256,
+                 output_channels: int = 256, layers: int = 20, stacks: int = 2, output: str = "categorical",
+                 bins: int = 256, mixture_components: int = 10, speakers: int = 0, speaker_channels: int = 16,
+                 mel_channels: int = 0, upsample_scales: tuple[int, ...] = (16, 16), sample_rate: int = 16000,
+                 n_fft: int = 1024, fmin: float = 0.0, fmax: float | None = None):
+        super().__init__()
+        if layers % stacks:
+            raise ValueError(f"layers ({layers}) must be a multiple of stacks ({stacks})")
+        self.config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in locals().items()
+                       if k not in ("self", "__class__")}
+        self.sample_rate = sample_rate
+        self.output = make_output(output, bins=bins, components=mixture_components)
+        self.dilations = [2 ** (i % (layers // stacks)) for i in range(layers)]
+        R, G, S = residual_channels, gate_channels, skip_channels
+        self.residual_channels, self.gate_channels = R, G
+        in_channels = bins if self.output.discrete else 1          # one-hot classes or the value itself
+        self.input_conv = nn.Conv1d(in_channels, R, kernel_size=2)
+        self.dilated = nn.ModuleList(nn.Conv1d(R, G, kernel_size=2, dilation=d) for d in self.dilations)
+        self.residual = nn.ModuleList(nn.Conv1d(G // 2, R, 1) for _ in range(layers - 1))  # the last has none
+        self.skip = nn.ModuleList(nn.Conv1d(G // 2, S, 1) for _ in range(layers))
+        self.output_stack = nn.Sequential(nn.ReLU(), nn.Conv1d(S, output_channels, 1), nn.ReLU(),
+                                          nn.Conv1d(output_channels, self.output.param_channels, 1))
+        # All layers' conditioning projections as one matrix: (L·G) outputs, sliced per layer.
+        self.speaker_embedding = nn.Embedding(speakers, speaker_channels) if speakers else None
+        self.speaker_projection = nn.Linear(speaker_channels, layers * G, bias=False) if speakers else None
+        self.mel = MelSpec(sample_rate, n_fft, self.hop, mel_channels, fmin, fmax) if mel_channels else None
+        self.upsample = nn.ModuleList(nn.ConvTranspose2d(1, 1, (3, 2 * s), stride=(1, s), padding=(1, s // 2))
+                                      for s in upsample_scales) if mel_channels else None
+        self.mel_projection = nn.Conv1d(mel_channels, layers * G, 1, bias=False) if mel_channels else None
+
+    @property
+    def hop(self) -> int:
+        """Waveform samples per conditioning frame (the product of the upsampling strides)."""
+        hop = 1
+        for s in self.config["upsample_scales"]:
+            hop *= s
+        return hop
+
+    @property
+    def receptive_field(self) -> int:
+        """Samples of context each prediction sees: the input conv's 2 plus each dilation."""
+        return 2 + sum(self.dilations)
+
+    @property
+    def layers(self) -> int:
+        return len(self.dilations)
+
+    # --- inputs and conditioning ---------------------------------------------------------
+    def encode(self, audio: torch.Tensor) -> torch.Tensor:
+        """Waveform in [-1, 1] -> the model's targets (μ-law classes, or the values themselves)."""
+        return mu_law_encode(audio, self.output.bins) if self.output.discrete else audio.clamp(-1, 1)
+
+    def decode(self, samples: torch.Tensor) -> torch.Tensor:
+        """Generated samples -> waveform in [-1, 1]."""
+        return mu_law_decode(samples, self.output.bins) if self.output.discrete else samples.float()
+
+    def embed_inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Targets (B, T) -> the input conv's input channels (B, C_in, T)."""
+        if self.output.discrete:
+            return F.one_hot(x, self.output.bins).transpose(1, 2).float()
+        return x.float().unsqueeze(1)
+
+    def mel_frames(self, audio: torch.Tensor) -> torch.Tensor:
+        """Waveform (B, T) -> the log-mel frames (B, n_mels, ceil(T / hop)) this model is conditioned on."""
+        return log_mel(audio, self.mel)
+
+    def conditioning(self, batch: int, speaker: torch.Tensor | None = None,
+                     mel: torch.Tensor | None = None) -> Conditioning | None:
+        """The gate biases from ``speaker`` (B,) indices and/or ``mel`` (B, n_mels, frames); None if unconditioned."""
+        if self.speaker_projection is None and self.mel_projection is None:
+            return None
+        return Conditioning(self, batch, speaker, mel)
+
+    def upsample_mel(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, n_mels, frames) -> (B, n_mels, frames·hop): 2-D transposed convs over (mel, time)."""
+        c = mel.unsqueeze(1)                                    # (B, 1, n_mels, frames)
+        for layer in self.upsample:
+            c = F.leaky_relu(layer(c), 0.4)
+        return c.squeeze(1)
+
+    # --- teacher forcing -----------------------------------------------------------------
+    def forward(self, targets: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Distribution parameters (B, P, T) for every step of ``targets`` (B, T), seeing only x_<t.
+
+        ``cond``: gate biases (B, L, G, T|1), e.g. ``self.conditioning(...).chunk(0, T)``.
+        """
+        return self._stack(self.embed_inputs(torch.cat([self._silence(targets), targets[:, :-1]], dim=1)), cond)
+
+    def _silence(self, like: torch.Tensor) -> torch.Tensor:
+        """The two "previous samples" before the first one, (B, 2)."""
+        return torch.full((like.shape[0], 2), self.output.initial_input, dtype=like.dtype, device=like.device)
+
+    def _stack(self, inputs: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
+        """inputs (B, C_in, T + 1): x_{t-2}, x_{t-1} feed position t -> parameters (B, P, T)."""
+        h = self.input_conv(inputs)                                               # (B, R, T)
+        skip = 0
+        for layer, d in enumerate(self.dilations):
+            z = self.dilated[layer](F.pad(h, (d, 0)))                              # (B, G, T)
+            if cond is not None:
+                z = z + cond[:, layer]
+            out = gated(z)                                                         # (B, G/2, T)
+            skip = skip + self.skip[layer](out)
+            if layer < self.layers - 1:
+                h = h + self.residual[layer](out)
+        return self.output_stack(skip)
+
+    def nll(self, targets: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean negative log-likelihood in nats per sample (teacher forcing)."""
+        return self.output.nll(self(targets, cond), targets).mean()
+
+    # --- sampling: (a) the plain reference -----------------------------------------------
+    def reference_step(self, history: torch.Tensor, cond: Conditioning | None, t: int) -> torch.Tensor:
+        """Parameters (B, P) for sample t by recomputing the network over its whole receptive field.
+
+        ``history`` (B, ≥t) holds the samples so far.
+        """
+        start = max(0, t - self.receptive_field + 1)
+        # Position p is fed x_{p-2} and x_{p-1}: the padded inputs from start - 2 to t - 1.
+        if start >= 2:
+            inputs = history[:, start - 2:t]
+        else:
+            inputs = torch.cat([self._silence(history)[:, start:], history[:, :t]], dim=1)
+        c = None if cond is None else cond.chunk(start, t + 1)
+        return self._stack(self.embed_inputs(inputs), c)[:, :, -1]
+
+    # --- sampling: (b) cached, with per-layer queues ----------------------------------------
+    def init_state(self, batch: int, cond: Conditioning | None) -> dict:
+        """Queues of past hidden states, one ring buffer of length d per layer, and the last input."""
+        device = self.input_conv.weight.device
+        R = self.residual_channels
+        return {
+            "queues": [torch.zeros(batch, d, R, device=device) for d in self.dilations],
+            "last_input": torch.full((batch,), self.output.initial_input,
+                                     dtype=torch.long if self.output.discrete else torch.float32, device=device),
+            "cond": cond,
+        }
+
+    def step(self, state: dict, previous: torch.Tensor, t: int) -> torch.Tensor:
+        """Parameters (B, P) for sample t given sample t-1, updating the queues in place."""
+        w_in = self.input_conv.weight                                       # (R, C_in, 2)
+        if self.output.discrete:
+            h = w_in[:, state["last_input"], 0].T + w_in[:, previous, 1].T + self.input_conv.bias
+        else:
+            h = (state["last_input"][:, None] * w_in[:, 0, 0] + previous[:, None] * w_in[:, 0, 1]
+                 + self.input_conv.bias)                                    # (B, R)
+        state["last_input"] = previous
+        cond = None if state["cond"] is None else state["cond"].at(t)        # (B, L, G)
+        skip = 0
+        for layer, d in enumerate(self.dilations):
+            queue = state["queues"][layer]
+            slot = t % d
+            conv = self.dilated[layer]
+            past = queue[:, slot]                                           # h_{t-d}, (B, R)
+            z = F.linear(past, conv.weight[:, :, 0]) + F.linear(h, conv.weight[:, :, 1], conv.bias)
+            queue[:, slot] = h                                              # read before overwriting
+            if cond is not None:
+                z = z + cond[:, layer]
+            out = gated(z)
+            skip = skip + F.linear(out, self.skip[layer].weight[:, :, 0], self.skip[layer].bias)
+            if layer < self.layers - 1:
+                h = h + F.linear(out, self.residual[layer].weight[:, :, 0], self.residual[layer].bias)
+        _, conv1, _, conv2 = self.output_stack
+        hidden = F.relu(F.linear(F.relu(skip), conv1.weight[:, :, 0], conv1.bias))
+        return F.linear(hidden, conv2.weight[:, :, 0], conv2.bias)
+
+    def describe(self) -> str:
+        params = sum(p.numel() for p in self.parameters())
+        ms = 1000 * self.receptive_field / self.sample_rate
+        return (f"WaveNet: {self.layers} layers in {self.config['stacks']} stacks, R={self.residual_channels}, "
+                f"{params / 1e6:.2f} M parameters, receptive field {self.receptive_field} samples ({ms:.0f} ms)")
+
+
+class Conditioning:
+    """Every layer's gate bias V c, computed a chunk of time steps at a time.
+
+    The global part (speaker) is one (B, L, G) bias; the local part is the
+    upsampled mel (B, n_mels, T) projected on demand, so generating minutes
+    of audio does not hold an (L, G, T) tensor per example.
+    """
+
+    def __init__(self, model: WaveNet, batch: int, speaker: torch.Tensor | None, mel: torch.Tensor | None,
+                 chunk: int = 1024):
+        L, G = model.layers, model.gate_channels
+        self.shape, self.chunk_size = (batch, L, G), chunk
+        self.speaker_bias = self.upsampled = self.projection = None
+        if model.speaker_projection is not None:
+            if speaker is None:
+                raise ValueError("this WaveNet is speaker-conditioned: give a speaker index")
+            self.speaker_bias = model.speaker_projection(model.speaker_embedding(speaker)).view(batch, L, G)
+        if model.mel_projection is not None:
+            if mel is None:
+                raise ValueError("this WaveNet is mel-conditioned: give mel frames")
+            self.upsampled = model.upsample_mel(mel)                        # (B, n_mels, frames·hop)
+            self.projection = model.mel_projection
+        self._cached: tuple[int, torch.Tensor] | None = None
+
+    @property
+    def length(self) -> int | None:
+        """How many steps the local conditioning covers (None: global only, any length)."""
+        return None if self.upsampled is None else self.upsampled.shape[-1]
+
+    def chunk(self, start: int, stop: int) -> torch.Tensor:
+        """Gate biases (B, L, G, stop - start), or (B, L, G, 1) when there is no local conditioning."""
+        if self.upsampled is None:
+            return self.speaker_bias.unsqueeze(-1)
+        local = self.projection(self.upsampled[..., start:stop]).view(*self.shape, -1)
+        return local if self.speaker_bias is None else local + self.speaker_bias.unsqueeze(-1)
+
+    def at(self, t: int) -> torch.Tensor:
+        """Gate biases (B, L, G) for step t (computed a chunk ahead)."""
+        if self.upsampled is None:
+            return self.speaker_bias
+        if self._cached is None or not self._cached[0] <= t < self._cached[0] + self._cached[1].shape[-1]:
+            self._cached = (t, self.chunk(t, t + self.chunk_size))
+        start, values = self._cached
+        return values[..., t - start]
+
+
+def gated(z: torch.Tensor) -> torch.Tensor:
+    """Gated activation unit tanh(z_f) ⊙ σ(z_g) over the channel halves of z (dim 1)."""
+    f, g = z.chunk(2, dim=1)
+    return torch.tanh(f) * torch.sigmoid(g)
+
