@@ -27,3 +27,16 @@ def seconds_callback(desc: str):
             bar.total = total
             bar.update(done - bar.n)
         yield update
+
+
+@contextmanager
+def samples_callback(desc: str, sample_rate: int | None):
+    """``progress(done, total)`` counting generated samples, with samples/s and the real-time factor."""
+    with tqdm(desc=desc, unit="sample", unit_scale=True, disable=None, leave=False) as bar:
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            rate = bar.format_dict.get("rate")
+            if sample_rate and rate:
+                bar.set_postfix_str(f"{rate / sample_rate:.2f}x real time", refresh=False)
+        yield update

@@ -22,6 +22,12 @@ _MODEL_MODULES = {
     "wavenet": "wavegen.audio.wavenet.model",
 }
 
+# Models that ``wavegen sample`` can sample from: the module that implements it
+# for each, with ``SampleRequest`` (the options) and ``write_samples``.
+_SAMPLER_MODULES = {
+    "wavenet": "wavegen.audio.wavenet.generate",
+}
+
 
 def register_model(name: str):
     """Class decorator: make ``cls`` loadable from checkpoints under ``name``."""
@@ -46,3 +52,8 @@ def get_model_class(name: str) -> type[nn.Module]:
 
 def registered_names() -> list[str]:
     return sorted(set(_REGISTRY) | set(_MODEL_MODULES))
+
+
+def sampler_module(name: str):
+    """The module implementing ``wavegen sample`` for model ``name``, or None if it is not generative."""
+    return importlib.import_module(_SAMPLER_MODULES[name]) if name in _SAMPLER_MODULES else None

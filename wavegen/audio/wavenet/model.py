@@ -46,12 +46,16 @@ class WaveNet(nn.Module):
 
     def __init__(self, residual_channels: int = 64, gate_channels: int = 128, skip_channels: int = 256,
                  output_channels: int = 256, layers: int = 20, stacks: int = 2, output: str = "categorical",
-                 bins: int = 256, mixture_components: int = 10, speakers: int = 0, speaker_channels: int = 16,
+                 bins: int = 256, mixture_components: int = 10, speakers: int = 0,
+                 speaker_names: tuple[str, ...] = (), speaker_channels: int = 16,
                  mel_channels: int = 0, upsample_scales: tuple[int, ...] = (16, 16), sample_rate: int = 16000,
                  n_fft: int = 1024, fmin: float = 0.0, fmax: float | None = None):
         super().__init__()
         if layers % stacks:
             raise ValueError(f"layers ({layers}) must be a multiple of stacks ({stacks})")
+        speakers = speakers or len(speaker_names)
+        if speaker_names and len(speaker_names) != speakers:
+            raise ValueError(f"{len(speaker_names)} speaker names for {speakers} speakers")
         self.config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in locals().items()
                        if k not in ("self", "__class__")}
         self.sample_rate = sample_rate
@@ -100,11 +104,18 @@ class WaveNet(nn.Module):
         """Generated samples -> waveform in [-1, 1]."""
         return mu_law_decode(samples, self.output.bins) if self.output.discrete else samples.float()
 
-    def embed_inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Targets (B, T) -> the input conv's input channels (B, C_in, T)."""
+    def input_layer(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The causal input conv: inputs (B, T + 1) with x_{t-2}, x_{t-1} feeding position t -> (B, T, R).
+
+        For μ-law classes the conv over one-hot vectors is two embedding lookups (its two taps).
+        """
+        w = self.input_conv.weight                                             # (R, C_in, 2)
         if self.output.discrete:
-            return F.one_hot(x, self.output.bins).transpose(1, 2).float()
-        return x.float().unsqueeze(1)
+            h = F.embedding(inputs[:, :-1], w[:, :, 0].T) + F.embedding(inputs[:, 1:], w[:, :, 1].T)
+        else:
+            x = inputs.float().unsqueeze(-1)
+            h = x[:, :-1] * w[:, 0, 0] + x[:, 1:] * w[:, 0, 1]
+        return h + self.input_conv.bias
 
     def mel_frames(self, audio: torch.Tensor) -> torch.Tensor:
         """Waveform (B, T) -> the log-mel frames (B, n_mels, ceil(T / hop)) this model is conditioned on."""
@@ -130,25 +141,40 @@ class WaveNet(nn.Module):
 
         ``cond``: gate biases (B, L, G, T|1), e.g. ``self.conditioning(...).chunk(0, T)``.
         """
-        return self._stack(self.embed_inputs(torch.cat([self._silence(targets), targets[:, :-1]], dim=1)), cond)
+        return self._stack(torch.cat([self._silence(targets), targets[:, :-1]], dim=1), cond)
 
     def _silence(self, like: torch.Tensor) -> torch.Tensor:
         """The two "previous samples" before the first one, (B, 2)."""
         return torch.full((like.shape[0], 2), self.output.initial_input, dtype=like.dtype, device=like.device)
 
     def _stack(self, inputs: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
-        """inputs (B, C_in, T + 1): x_{t-2}, x_{t-1} feed position t -> parameters (B, P, T)."""
-        h = self.input_conv(inputs)                                               # (B, R, T)
+        """inputs (B, T + 1): x_{t-2}, x_{t-1} feed position t -> parameters (B, P, T).
+
+        Runs time-major (B, T, C) with every conv as matrix products: kernel-2
+        dilated convs as W_0 h_{t-d} + W_1 h_t. On CPUs this is several times
+        faster than Conv1d for these channel counts, and it is the same
+        arithmetic as the incremental step.
+        """
+        h = self.input_layer(inputs)                                              # (B, T, R)
+        T = h.shape[1]
         skip = 0
         for layer, d in enumerate(self.dilations):
-            z = self.dilated[layer](F.pad(h, (d, 0)))                              # (B, G, T)
+            conv = self.dilated[layer]
+            past = F.pad(h, (0, 0, d, 0))[:, :T]                                   # h_{t-d}, zeros before 0
+            z = F.linear(past, conv.weight[:, :, 0]) + F.linear(h, conv.weight[:, :, 1], conv.bias)  # (B, T, G)
             if cond is not None:
-                z = z + cond[:, layer]
-            out = gated(z)                                                         # (B, G/2, T)
-            skip = skip + self.skip[layer](out)
+                z = z + cond[:, layer].transpose(1, 2)
+            out = gated(z)                                                         # (B, T, G/2)
+            skip = skip + F.linear(out, self.skip[layer].weight[:, :, 0], self.skip[layer].bias)
             if layer < self.layers - 1:
-                h = h + self.residual[layer](out)
-        return self.output_stack(skip)
+                h = h + F.linear(out, self.residual[layer].weight[:, :, 0], self.residual[layer].bias)
+        return self.output_head(skip).transpose(1, 2)
+
+    def output_head(self, skip: torch.Tensor) -> torch.Tensor:
+        """ReLU, 1×1, ReLU, 1×1 on skip sums (..., S) -> distribution parameters (..., P)."""
+        _, conv1, _, conv2 = self.output_stack
+        hidden = F.relu(F.linear(F.relu(skip), conv1.weight[:, :, 0], conv1.bias))
+        return F.linear(hidden, conv2.weight[:, :, 0], conv2.bias)
 
     def nll(self, targets: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """Mean negative log-likelihood in nats per sample (teacher forcing)."""
@@ -167,18 +193,26 @@ class WaveNet(nn.Module):
         else:
             inputs = torch.cat([self._silence(history)[:, start:], history[:, :t]], dim=1)
         c = None if cond is None else cond.chunk(start, t + 1)
-        return self._stack(self.embed_inputs(inputs), c)[:, :, -1]
+        return self._stack(inputs, c)[:, :, -1]
 
     # --- sampling: (b) cached, with per-layer queues ----------------------------------------
     def init_state(self, batch: int, cond: Conditioning | None) -> dict:
-        """Queues of past hidden states, one ring buffer of length d per layer, and the last input."""
+        """Queues of past hidden states (a ring buffer of length d per layer), the last input, and
+        each layer's 1×1 matrices as contiguous (out, in) weights: [W_past W_now] and [W_res; W_skip]."""
         device = self.input_conv.weight.device
-        R = self.residual_channels
+        R, L = self.residual_channels, self.layers
+        layers = []
+        for layer in range(L):
+            conv = self.dilated[layer]
+            outputs = [self.skip[layer]] if layer == L - 1 else [self.residual[layer], self.skip[layer]]
+            layers.append((torch.cat([conv.weight[:, :, 0], conv.weight[:, :, 1]], dim=1), conv.bias,
+                           torch.cat([c.weight[:, :, 0] for c in outputs]), torch.cat([c.bias for c in outputs])))
         return {
             "queues": [torch.zeros(batch, d, R, device=device) for d in self.dilations],
             "last_input": torch.full((batch,), self.output.initial_input,
                                      dtype=torch.long if self.output.discrete else torch.float32, device=device),
             "cond": cond,
+            "layers": layers,
         }
 
     def step(self, state: dict, previous: torch.Tensor, t: int) -> torch.Tensor:
@@ -191,23 +225,20 @@ class WaveNet(nn.Module):
                  + self.input_conv.bias)                                    # (B, R)
         state["last_input"] = previous
         cond = None if state["cond"] is None else state["cond"].at(t)        # (B, L, G)
+        R = self.residual_channels
         skip = 0
-        for layer, d in enumerate(self.dilations):
-            queue = state["queues"][layer]
-            slot = t % d
-            conv = self.dilated[layer]
-            past = queue[:, slot]                                           # h_{t-d}, (B, R)
-            z = F.linear(past, conv.weight[:, :, 0]) + F.linear(h, conv.weight[:, :, 1], conv.bias)
-            queue[:, slot] = h                                              # read before overwriting
+        for layer, (d, (w_dilated, b_dilated, w_out, b_out)) in enumerate(zip(self.dilations, state["layers"])):
+            queue, slot = state["queues"][layer], t % d
+            z = F.linear(torch.cat([queue[:, slot], h], dim=1), w_dilated, b_dilated)   # (B, G)
+            queue[:, slot] = h                                              # h_{t-d} read, now h_t stored
             if cond is not None:
                 z = z + cond[:, layer]
-            out = gated(z)
-            skip = skip + F.linear(out, self.skip[layer].weight[:, :, 0], self.skip[layer].bias)
+            res_skip = F.linear(gated(z), w_out, b_out)                      # (B, R + S), last layer (B, S)
             if layer < self.layers - 1:
-                h = h + F.linear(out, self.residual[layer].weight[:, :, 0], self.residual[layer].bias)
-        _, conv1, _, conv2 = self.output_stack
-        hidden = F.relu(F.linear(F.relu(skip), conv1.weight[:, :, 0], conv1.bias))
-        return F.linear(hidden, conv2.weight[:, :, 0], conv2.bias)
+                h = h + res_skip[:, :R]
+                res_skip = res_skip[:, R:]
+            skip = skip + res_skip
+        return self.output_head(skip)
 
     def describe(self) -> str:
         params = sum(p.numel() for p in self.parameters())
@@ -263,7 +294,7 @@ class Conditioning:
 
 
 def gated(z: torch.Tensor) -> torch.Tensor:
-    """Gated activation unit tanh(z_f) ⊙ σ(z_g) over the channel halves of z (dim 1)."""
-    f, g = z.chunk(2, dim=1)
+    """Gated activation unit tanh(z_f) ⊙ σ(z_g) over the channel halves of z (last dim)."""
+    f, g = z.chunk(2, dim=-1)
     return torch.tanh(f) * torch.sigmoid(g)
 

@@ -1,0 +1,174 @@
+"""The stages every WaveNet recipe runs; each dataset file holds only its config.
+
+prepare (resample once, pack, manifest) → train → evaluate (test NLL against
+the unigram μ-law baseline) → sample (through the fused path) → publish to samples/.
+"""
+
+from __future__ import annotations
+
+import inspect
+import shutil
+from pathlib import Path
+
+import torch
+
+from wavegen.audio.wavenet.model import WAVENET_CONFIGS, WaveNet
+from wavegen.core import distributed as dist
+from wavegen.core.checkpoint import read_checkpoint
+from wavegen.core.experiment import Experiment, apply_overrides
+from wavegen.core.trainer import TrainConfig, Trainer, resolve_device, seed_everything
+from wavegen.errors import WavegenError
+from wavegen.progress import wrap_iterable
+
+CONDITIONING = ("none", "speaker", "mel")
+
+
+def wavenet_kwargs(preset: str, **extra) -> dict:
+    """Every WaveNet constructor argument for a named preset, so each can be --set."""
+    params = inspect.signature(WaveNet.__init__).parameters
+    kwargs = {name: p.default for name, p in params.items() if name not in ("self", "speaker_names")}
+    kwargs.update(WAVENET_CONFIGS[preset], **extra)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+TRAIN = {"max_steps": 200_000, "batch_size": 8, "crop_samples": 8000, "lr": 1e-3, "grad_clip": 1.0, "seed": 0,
+         "device": "auto", "checkpoint_every": 5000, "eval_every": 1000, "log_every": 50, "ema_decay": 0.0}
+
+
+def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict,
+        make_corpus=None) -> str:
+    """Run every stage (skipping finished ones) and return the results table."""
+    config = apply_overrides(base_config, overrides)
+    if config["conditioning"] not in CONDITIONING:
+        raise WavegenError(f"conditioning={config['conditioning']!r}: expected one of {', '.join(CONDITIONING)}")
+    exp = Experiment(exp_dir, config)
+    device = resolve_device(config["train"]["device"])
+    dist.init_if_launched(device)
+    if make_corpus is not None:
+        data_root = exp.stage("corpus", config.get("corpus"),
+                              lambda: {"root": str(make_corpus(exp.dir / "corpus"))})["root"]
+    if data_root is None:
+        raise WavegenError(f"--data-root is required: the folder holding the {config['data']['kind']} corpus")
+    data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
+                     lambda: prepare(Path(data_root), exp.dir / "data", config["data"]), always=True)
+    exp.stage("train", {k: config[k] for k in ("model", "train", "conditioning")},
+              lambda: train(exp, data, config, device), all_processes=True)
+    main_process = dist.rank() == 0
+    dist.shutdown()
+    if not main_process:
+        return ""
+    scores = exp.stage("evaluate", config["evaluate"], lambda: evaluate(exp, data, config, device))
+    exp.stage("sample", config["sample"], lambda: sample(exp, data, config, device))
+    exp.stage("publish", config["publish"], lambda: publish(exp, config["publish"]))
+    return scores["table"]
+
+
+def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
+    from wavegen.data.corpora import prepare_corpus
+    manifest = prepare_corpus(cfg["kind"], root, cache_dir, sample_rate=cfg["sample_rate"],
+                              test_utterances=cfg["test_utterances"], seed=cfg.get("seed", 0),
+                              progress=wrap_iterable("prepare data"))
+    return {"cache_dir": str(cache_dir), "speakers": manifest.speakers,
+            "train_utterances": len(manifest.names("train")), "test_utterances": len(manifest.names("test"))}
+
+
+def build_model(config: dict, data: dict) -> WaveNet:
+    kwargs = dict(config["model"], sample_rate=config["data"]["sample_rate"])
+    if config["conditioning"] == "speaker":
+        kwargs.update(speakers=0, speaker_names=data["speakers"])
+    else:
+        kwargs["speakers"] = 0
+    if config["conditioning"] != "mel":
+        kwargs["mel_channels"] = 0
+    elif not kwargs["mel_channels"]:
+        raise WavegenError("conditioning=mel needs model.mel_channels > 0")
+    return WaveNet(**kwargs)
+
+
+def _crops(data: dict, split: str, crop: int):
+    from wavegen.data.corpora import CorpusManifest, WaveformCrops
+    return WaveformCrops(CorpusManifest.load(data["cache_dir"]), split, crop, crop)
+
+
+def _batches(dataset, batch_size: int, limit: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    from wavegen.core.trainer import stack_examples
+    indices = list(range(min(len(dataset), limit * batch_size)))
+    return [stack_examples([dataset[i] for i in indices[s:s + batch_size]])
+            for s in range(0, len(indices), batch_size)]
+
+
+def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
+    from wavegen.audio.wavenet.train import WaveNetTask
+    cfg = config["train"]
+    seed_everything(cfg["seed"])
+    model = build_model(config, data)
+    windows = _crops(data, "train", cfg["crop_samples"])
+    validation = _batches(_crops(data, "test", cfg["crop_samples"]), cfg["batch_size"], 4)
+    task = WaveNetTask(model, lr=cfg["lr"], grad_clip=cfg["grad_clip"], validation=validation)
+    trainer = Trainer(task, windows, TrainConfig(
+        max_steps=cfg["max_steps"], batch_size=cfg["batch_size"], seed=cfg["seed"], device=str(device),
+        log_every=cfg["log_every"], eval_every=cfg["eval_every"], checkpoint_every=cfg["checkpoint_every"],
+        ema_decay=cfg["ema_decay"]), exp.dir)
+    path = trainer.fit()
+    header, _ = read_checkpoint(path)
+    return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"]}
+
+
+def evaluate(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
+    """Test NLL in bits per sample, beside the unigram μ-law baseline fitted on the training set."""
+    import wavegen
+    from wavegen.audio.wavenet.train import test_likelihood
+    cfg = config["evaluate"]
+    model = wavegen.load(exp.dir / "model.safetensors", device=device)
+    test = _batches(_crops(data, "test", cfg["crop_samples"]), cfg["batch_size"], cfg["max_batches"])
+    train_audio = torch.cat([audio.reshape(-1) for audio, _ in
+                             _batches(_crops(data, "train", cfg["crop_samples"]), cfg["batch_size"],
+                                      cfg["max_batches"])])
+    bits = test_likelihood(model, test, train_audio)
+    rows = [("WaveNet (test, teacher forcing)", bits["model_bits"])]
+    if "unigram_bits" in bits:
+        rows.insert(0, ("unigram mu-law (train frequencies)", bits["unigram_bits"]))
+    width = max(len(name) for name, _ in rows)
+    table = "\n".join([f"{'model':<{width}}  bits/sample", *(f"{name:<{width}}  {value:11.3f}" for name, value in rows)])
+    (exp.dir / "results.txt").write_text(table + "\n")
+    return {**bits, "table": table}
+
+
+def sample(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
+    """Generate from the trained model: per speaker, or vocoding the first test utterances."""
+    import wavegen
+    from wavegen.audio.io import write_audio
+    from wavegen.audio.wavenet.generate import SampleRequest, write_samples
+    from wavegen.data.corpora import CorpusManifest
+    cfg = config["sample"]
+    model = wavegen.load(exp.dir / "model.safetensors", device=device)
+    out = exp.dir / "samples"
+    written = []
+    base = dict(count=cfg["count"], seconds=cfg["seconds"], seed=cfg["seed"], temperature=cfg["temperature"],
+                path=cfg["path"])
+    if config["conditioning"] == "speaker":
+        for name in data["speakers"][:cfg["speakers"]]:
+            paths = write_samples(model, out / name, SampleRequest(**base, speaker=name))
+            written += [str(p) for p in paths]
+    elif config["conditioning"] == "mel":
+        manifest = CorpusManifest.load(data["cache_dir"])
+        for name in manifest.names("test")[:cfg["speakers"]]:
+            source = out / "sources" / f"{Path(name).name}.wav"
+            write_audio(source, manifest.audio(name), manifest.sample_rate)
+            request = SampleRequest(**{**base, "seconds": None}, mel_from=source)   # the whole utterance
+            written += [str(p) for p in write_samples(model, out, request)]
+    else:
+        written += [str(p) for p in write_samples(model, out, SampleRequest(**base))]
+    return {"files": written}
+
+
+def publish(exp: Experiment, cfg: dict) -> dict:
+    """Copy the generated samples into the samples folder."""
+    target = Path(cfg["samples_dir"])
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for path in sorted((exp.dir / "samples").rglob("*.wav")):
+        name = "_".join(path.relative_to(exp.dir / "samples").parts)
+        shutil.copyfile(path, target / name)
+        copied.append(name)
+    return {"samples_dir": str(target), "files": copied}

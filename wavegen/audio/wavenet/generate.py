@@ -1,0 +1,114 @@
+"""``wavegen sample`` for WaveNet checkpoints: options in, audio files out.
+
+    wavegen sample --checkpoint exp/wavenet-demo/model.safetensors -o out/ --seconds 2 -n 4 --speaker p226
+    wavegen sample --checkpoint vocoder.safetensors -o out/ --mel-from speech.wav
+
+Files are named ``sample-<seed>-<i>.wav`` (``<stem>-vocoded-<i>.wav`` with
+``--mel-from``), written atomically at the model's sample rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from wavegen.audio.io import audio_info, read_audio, write_audio
+from wavegen.audio.wavenet.model import WaveNet
+from wavegen.audio.wavenet.sampling import PATHS, generate
+from wavegen.core.autoregressive import check_temperature, make_draws
+from wavegen.errors import AudioFileError, WavegenError
+
+
+@dataclass
+class SampleRequest:
+    count: int = 1
+    seconds: float | None = None          # default: 1 s, or the length of --mel-from
+    seed: int = 0
+    temperature: float = 1.0
+    speaker: str | None = None            # a speaker name (as in the training data) or index
+    mel_from: Path | None = None
+    path: str = "fused"
+
+
+def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
+                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
+    """Generate ``request.count`` waveforms and write them into ``out_dir``; returns the paths."""
+    check_temperature(request.temperature)
+    if request.path not in PATHS:
+        raise WavegenError(f"--path {request.path}: expected one of {', '.join(PATHS)}")
+    if request.count < 1:
+        raise WavegenError(f"-n must be at least 1, got {request.count}")
+    device = model.input_conv.weight.device
+    speaker = resolve_speaker(model, request.speaker)
+    mel, steps = None, None
+    if request.mel_from is not None:
+        mel, steps = mel_from_file(model, Path(request.mel_from))
+    elif model.mel is not None:
+        raise WavegenError("this WaveNet is a vocoder (mel-conditioned): give --mel-from FILE.wav")
+    if request.seconds is not None:
+        if not request.seconds > 0:
+            raise WavegenError(f"--seconds must be positive, got {request.seconds}")
+        wanted = round(request.seconds * model.sample_rate)
+        if steps is not None and wanted > steps:
+            raise WavegenError(f"--seconds {request.seconds}: {request.mel_from} lasts only "
+                               f"{steps / model.sample_rate:.2f} s")
+        steps = wanted
+    steps = steps or model.sample_rate
+    batch = request.count
+    draws = make_draws(batch, steps, model.output.draws_per_step, request.seed)
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done * batch, steps * batch)
+
+    samples = generate(model, draws, speaker=None if speaker is None else speaker.expand(batch).to(device),
+                       mel=None if mel is None else mel.expand(batch, -1, -1).to(device),
+                       temperature=request.temperature, path=request.path, progress=advance)
+    audio = model.decode(samples.cpu())
+    stem = f"{Path(request.mel_from).stem}-vocoded" if request.mel_from else f"sample-{request.seed}"
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(batch):
+        path = out_dir / f"{stem}-{i}.wav"
+        write_audio(path, audio[i].numpy(), model.sample_rate)
+        paths.append(path)
+    return paths
+
+
+def resolve_speaker(model: WaveNet, speaker: str | None) -> torch.Tensor | None:
+    """A speaker name (or index) -> a (1,) index tensor; clear errors for unknown or missing speakers."""
+    names = model.config.get("speaker_names") or []
+    count = model.config["speakers"]
+    if speaker is None:
+        if count:
+            known = ", ".join(names[:5]) if names else f"0…{count - 1}"
+            raise WavegenError(f"this WaveNet is speaker-conditioned: give --speaker (e.g. {known})")
+        return None
+    if not count:
+        raise WavegenError("this WaveNet has no speaker conditioning: leave out --speaker")
+    if speaker in names:
+        return torch.tensor([names.index(speaker)])
+    if speaker.isdigit() and int(speaker) < count:
+        return torch.tensor([int(speaker)])
+    known = ", ".join(names[:8]) + (" …" if len(names) > 8 else "") if names else f"0…{count - 1}"
+    raise WavegenError(f"unknown speaker {speaker!r}: this WaveNet knows {count} speakers ({known})")
+
+
+def mel_from_file(model: WaveNet, path: Path) -> tuple[torch.Tensor, int]:
+    """Log-mel frames (1, n_mels, frames) of a recording at the model's rate, and its length in samples."""
+    if model.mel is None:
+        raise WavegenError("this WaveNet has no mel conditioning: leave out --mel-from")
+    rate = audio_info(path).samplerate
+    if rate != model.sample_rate:
+        raise AudioFileError(path, f"is at {rate} Hz but this vocoder works at {model.sample_rate} Hz; "
+                                   f"resample it first (e.g. sox in.wav -r {model.sample_rate} out.wav)")
+    audio, _ = read_audio(path)                                            # (channels, T)
+    mono = torch.from_numpy(audio).mean(dim=0, keepdim=True)                # (1, T)
+    return model.mel_frames(mono.to(model.input_conv.weight.device)), mono.shape[1]

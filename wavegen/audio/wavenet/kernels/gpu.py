@@ -1,0 +1,246 @@
+"""Fused WaveNet sampling on the GPU: one persistent Triton kernel per chunk of time steps.
+
+The idea — keep the whole autoregressive loop (every layer of every step,
+the output stack, softmax and the draw) inside one long-running kernel, so a
+sample costs no kernel launches and no round trip to the host — is NVIDIA's
+nv-wavenet (persistent-kernel WaveNet inference, 2018). The code here is our
+own and much simpler: there is no cross-block synchronisation; each program
+owns ``BLOCK_B`` rows of the batch and runs all steps and layers for them,
+because rows of a WaveNet batch never interact.
+
+Per step t, for the rows of one program (``packing.py`` gives the layouts):
+
+    h⁰  = E₀[x_{t-2}] + E₁[x_{t-1}] + b_in                 input conv on one-hot inputs
+    for each layer l (dilation d, queue row offsets[l] + t mod d):
+        h_{t-d} = queue[row];  queue[row] ← h_t             ring buffer in global memory
+        z = [h_{t-d}, h_t] W_l + b_l + c_l,t                 split into filter / gate halves
+        o = tanh(z_f) ⊙ σ(z_g)
+        h ← h + o W_res;  skip ← skip + o W_skip
+    logits = W₂ ReLU(W₁ ReLU(skip))
+    x_t = #{k : cdf_k ≤ u · cdf_{C-1}}  (clamped)           Categorical.sample's inverse-CDF rule
+
+It mirrors ``wavenet_cpu.c`` step for step, so all fused paths and the
+PyTorch ones agree draw for draw. Matrix products use ``tl.dot`` in IEEE fp32
+when a program holds ≥ 16 rows and a broadcast multiply-and-sum below that
+(``tl.dot`` needs 16-row tiles). Under ``TRITON_INTERPRET=1`` the same kernel
+runs on CPU tensors, which is how it is tested on machines without a GPU.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from wavegen.audio.wavenet.kernels.packing import layer_conditioning, pack
+from wavegen.errors import WavegenError
+
+try:
+    import triton
+    import triton.language as tl
+except ImportError:            # the CPU and cached paths work without Triton
+    triton = tl = None
+
+
+def _jit(fn):
+    return fn if triton is None else triton.jit(fn)
+
+
+def available() -> bool:
+    return triton is not None
+
+
+# --- the kernel ----------------------------------------------------------------------------
+@_jit
+def _matmul(x, w, USE_DOT: tl.constexpr):
+    """x (BB, K) @ w (K, N) -> (BB, N) in fp32."""
+    if USE_DOT:
+        return tl.dot(x, w, input_precision="ieee")
+    else:
+        return tl.sum(x[:, :, None] * w[None, :, :], axis=1)
+
+
+@_jit
+def _tanh(x):
+    # No tanh in tl (libdevice's is not in the interpreter); this identity is exact to ~1e-7 absolute.
+    return 2.0 * tl.sigmoid(2.0 * x) - 1.0
+
+
+@_jit
+def _sample_chunk(
+    embed, input_bias, dilated, dilated_bias, res_skip, res_skip_bias,
+    out1, out1_bias, out2, out2_bias, dilations, offsets,
+    cond, draws, queues, last_inputs, samples,
+    batch, layers, start, steps, queue_rows, temperature,
+    draws_stride, samples_stride, cond_layer_stride, cond_batch_stride, cond_step_stride,
+    R: tl.constexpr, G: tl.constexpr, S: tl.constexpr, A: tl.constexpr, C: tl.constexpr,
+    BLOCK_B: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_S: tl.constexpr,
+    BLOCK_A: tl.constexpr, BLOCK_C: tl.constexpr, USE_DOT: tl.constexpr,
+):
+    """Steps start … start+steps-1 for batch rows [pid·BLOCK_B, (pid+1)·BLOCK_B)."""
+    H: tl.constexpr = G // 2
+    RS: tl.constexpr = R + S
+    b = tl.program_id(0) * BLOCK_B + tl.arange(0, BLOCK_B)           # (BB,)
+    b_ok = b < batch
+    b64 = b.to(tl.int64)                                             # queue offsets can pass 2³¹ at large batch
+    r, g = tl.arange(0, BLOCK_R), tl.arange(0, BLOCK_H)
+    s, a, c = tl.arange(0, BLOCK_S), tl.arange(0, BLOCK_A), tl.arange(0, BLOCK_C)
+    r_ok, g_ok, s_ok, a_ok, c_ok = r < R, g < H, s < S, a < A, c < C
+    # Weight tiles, zero-padded to the blocks: offsets within a row-major matrix, and their masks.
+    rg = r[:, None] * G + g[None, :]                                 # (BR, BH) in a (2R, G) dilated matrix
+    rg_ok = r_ok[:, None] & g_ok[None, :]
+    gr = g[:, None] * RS + r[None, :]                                # (BH, BR) in a (H, R + S) res/skip matrix
+    gr_ok = g_ok[:, None] & r_ok[None, :]
+    gs = g[:, None] * RS + R + s[None, :]                            # (BH, BS), the skip columns
+    gs_ok = g_ok[:, None] & s_ok[None, :]
+    sa = s[:, None] * A + a[None, :]                                 # (BS, BA) in out1
+    sa_ok = s_ok[:, None] & a_ok[None, :]
+    ac = a[:, None] * C + c[None, :]                                 # (BA, BC) in out2
+    ac_ok = a_ok[:, None] & c_ok[None, :]
+    # Activation tiles: (BB, ·) offsets of this program's rows.
+    br_ok = b_ok[:, None] & r_ok[None, :]
+    bg_ok = b_ok[:, None] & g_ok[None, :]
+    queue_rows_ptr = queues + b64[:, None] * (queue_rows * R) + r[None, :]
+    cond_rows_ptr = cond + b64[:, None] * cond_batch_stride + g[None, :]   # batch stride 0 when shared
+
+    # The last two inputs stay in registers for the chunk; no other program reads them.
+    x_prev2 = tl.load(last_inputs + 2 * b64, mask=b_ok, other=0)
+    x_prev1 = tl.load(last_inputs + 2 * b64 + 1, mask=b_ok, other=0)
+    input_b = tl.load(input_bias + r, mask=r_ok, other=0.0)[None, :]
+    # while, not for: Triton 3.6's interpreter cannot take range() of a runtime argument under NumPy ≥ 2.3.
+    i = 0
+    while i < steps:
+        t = start + i
+        h = (tl.load(embed + x_prev2[:, None] * R + r[None, :], mask=br_ok, other=0.0)
+             + tl.load(embed + (C + x_prev1)[:, None] * R + r[None, :], mask=br_ok, other=0.0) + input_b)  # (BB, BR)
+        skip = tl.zeros((BLOCK_B, BLOCK_S), dtype=tl.float32)
+        l = 0
+        while l < layers:
+            slot = queue_rows_ptr + (tl.load(offsets + l) + t % tl.load(dilations + l)) * R
+            past = tl.load(slot, mask=br_ok, other=0.0)                  # h_{t-d}
+            # The load above and the store below touch the same addresses, possibly from different threads.
+            tl.debug_barrier()
+            tl.store(slot, h, mask=br_ok)
+
+            w = dilated + l * (2 * R * G)                                # rows for h_{t-d}, then for h_t
+            bias = dilated_bias + l * G
+            cond_l = cond_rows_ptr + l * cond_layer_stride + i * cond_step_stride
+            z_f = (_matmul(past, tl.load(w + rg, mask=rg_ok, other=0.0), USE_DOT)
+                   + _matmul(h, tl.load(w + R * G + rg, mask=rg_ok, other=0.0), USE_DOT)
+                   + tl.load(bias + g, mask=g_ok, other=0.0)[None, :] + tl.load(cond_l, mask=bg_ok, other=0.0))
+            z_g = (_matmul(past, tl.load(w + H + rg, mask=rg_ok, other=0.0), USE_DOT)
+                   + _matmul(h, tl.load(w + R * G + H + rg, mask=rg_ok, other=0.0), USE_DOT)
+                   + tl.load(bias + H + g, mask=g_ok, other=0.0)[None, :]
+                   + tl.load(cond_l + H, mask=bg_ok, other=0.0))
+            o = _tanh(z_f) * tl.sigmoid(z_g)                             # (BB, BH); padded channels are 0
+
+            w = res_skip + l * (H * RS)                                  # the last layer's residual part is 0
+            bias = res_skip_bias + l * RS
+            h += (_matmul(o, tl.load(w + gr, mask=gr_ok, other=0.0), USE_DOT)
+                  + tl.load(bias + r, mask=r_ok, other=0.0)[None, :])
+            skip += (_matmul(o, tl.load(w + gs, mask=gs_ok, other=0.0), USE_DOT)
+                     + tl.load(bias + R + s, mask=s_ok, other=0.0)[None, :])
+            l += 1
+        # With a single layer of dilation 1 the next step reads the slot just written, with no barrier between.
+        tl.debug_barrier()
+
+        skip = tl.maximum(skip, 0.0)
+        hidden = tl.maximum(_matmul(skip, tl.load(out1 + sa, mask=sa_ok, other=0.0), USE_DOT)
+                            + tl.load(out1_bias + a, mask=a_ok, other=0.0)[None, :], 0.0)    # (BB, BA)
+        logits = (_matmul(hidden, tl.load(out2 + ac, mask=ac_ok, other=0.0), USE_DOT)
+                  + tl.load(out2_bias + c, mask=c_ok, other=0.0)[None, :])                   # (BB, BC)
+
+        # Categorical.sample: softmax(logits / T), cumulative sum, count entries ≤ u · cdf[C-1].
+        scaled = tl.where(c_ok[None, :], logits / temperature, float("-inf"))
+        e = tl.exp(scaled - tl.max(scaled, axis=1)[:, None])
+        cdf = tl.cumsum(e / tl.sum(e, axis=1)[:, None], axis=1)
+        # cdf[C-1] picked out exactly: a parallel scan need not be monotone to the last ulp, so max() could differ.
+        total = tl.sum(tl.where(c[None, :] == C - 1, cdf, 0.0), axis=1)
+        u = tl.load(draws + b64 * draws_stride + t, mask=b_ok, other=0.0)
+        below = (cdf <= (u * total)[:, None]) & c_ok[None, :]
+        x = tl.minimum(tl.sum(below.to(tl.int32), axis=1), C - 1).to(tl.int64)              # (BB,)
+        tl.store(samples + b64 * samples_stride + t, x, mask=b_ok)
+        x_prev2 = x_prev1
+        x_prev1 = x
+        i += 1
+    tl.store(last_inputs + 2 * b64, x_prev2, mask=b_ok)
+    tl.store(last_inputs + 2 * b64 + 1, x_prev1, mask=b_ok)
+
+
+# --- the host side ---------------------------------------------------------------------------
+def _block(n: int) -> int:
+    """Channel block: a power of two, and ≥ 16 because tl.dot needs 16-wide tiles."""
+    return max(16, triton.next_power_of_2(n))
+
+
+def block_batch(batch: int, device: torch.device) -> int:
+    """Rows per program.
+
+    Small batches are latency-bound: one row per program spreads them over as
+    many SMs as there are rows. From 16 rows on, programs take 16-row tiles for
+    tl.dot, growing to 32 or 64 rows (more reuse of each weight tile read) only
+    while there are still at least two programs per SM to keep the GPU busy.
+    """
+    if batch < 16:
+        return 1
+    sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 1
+    block = 16
+    while block < 64 and triton.cdiv(batch, 2 * block) >= 2 * sms:
+        block *= 2
+    return block
+
+
+def _interpreted() -> bool:
+    """Whether the kernel was built for Triton's CPU interpreter (TRITON_INTERPRET=1 before Triton's import)."""
+    from triton.runtime.interpreter import InterpretedFunction
+    return isinstance(_sample_chunk, InterpretedFunction)
+
+
+@torch.no_grad()
+def generate(model, draws: torch.Tensor, cond, temperature: float,
+             progress: Callable[[int], None] | None = None, *, block_rows: int | None = None) -> torch.Tensor:
+    """Samples (B, T) for draws (B, T, 1) with the fused kernel, on the model's device.
+
+    ``cond`` is the model's :class:`Conditioning` or None. ``block_rows``
+    overrides the rows per program (a power of two; for tests).
+    """
+    from wavegen.audio.wavenet.sampling import fused_chunk_steps    # sampling imports this module
+
+    if triton is None:
+        raise WavegenError("the fused GPU path needs Triton (`pip install triton`, bundled with CUDA builds of "
+                           "PyTorch on Linux); use --path cached instead")
+    device = model.input_conv.weight.device
+    if device.type != "cuda" and not _interpreted():
+        raise WavegenError("the Triton kernel runs on a CUDA device, or on CPU tensors only when TRITON_INTERPRET=1 "
+                           "was set before Triton was imported; on the CPU use the fused CPU path")
+    packed = pack(model).to(device)
+    L, R, G, S, A, C = packed.sizes
+    if G % 2:
+        raise WavegenError(f"the fused GPU path needs an even number of gate channels, got {G}")
+    batch, steps, _ = draws.shape
+    uniforms = draws[..., 0].to(device=device, dtype=torch.float32).contiguous()          # (B, T)
+    samples = torch.empty(batch, steps, dtype=torch.long, device=device)
+    queues = torch.zeros(batch, packed.queue_rows, R, device=device)                      # (B, Σd, R)
+    last_inputs = torch.full((batch, 2), model.output.initial_input, dtype=torch.long, device=device)
+    rows = block_rows or block_batch(batch, device)
+    if rows & (rows - 1):
+        raise WavegenError(f"rows per program must be a power of two, got {rows}")
+    blocks = dict(BLOCK_B=rows, BLOCK_R=_block(R), BLOCK_H=_block(G // 2), BLOCK_S=_block(S),
+                  BLOCK_A=_block(A), BLOCK_C=_block(C), USE_DOT=rows >= 16, num_warps=8 if rows >= 32 else 4)
+    grid = (triton.cdiv(batch, rows),)
+    chunk = fused_chunk_steps(batch, cond, L, G)
+    for start in range(0, steps, chunk):
+        stop = min(steps, start + chunk)
+        c = layer_conditioning(None if cond is None else cond.chunk(start, stop), L, G, batch).to(device)
+        _, cond_batch, cond_steps, _ = c.shape                                              # (L, B|1, n|1, G)
+        _sample_chunk[grid](
+            packed.embed, packed.input_bias, packed.dilated, packed.dilated_bias, packed.res_skip,
+            packed.res_skip_bias, packed.out1, packed.out1_bias, packed.out2, packed.out2_bias,
+            packed.dilations, packed.offsets, c, uniforms, queues, last_inputs, samples,
+            batch, L, start, stop - start, packed.queue_rows, temperature,
+            uniforms.stride(0), samples.stride(0), cond_batch * cond_steps * G,
+            cond_steps * G if cond_batch > 1 else 0, G if cond_steps > 1 else 0,
+            R=R, G=G, S=S, A=A, C=C, **blocks)
+        if progress is not None:
+            progress(stop - start)
+    return samples
