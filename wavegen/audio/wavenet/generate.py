@@ -41,6 +41,8 @@ def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
         raise WavegenError(f"--path {request.path}: expected one of {', '.join(PATHS)}")
     if request.count < 1:
         raise WavegenError(f"-n must be at least 1, got {request.count}")
+    if request.seconds is not None and not request.seconds > 0:
+        raise WavegenError(f"--seconds must be positive, got {request.seconds}")
     device = model.input_conv.weight.device
     speaker = resolve_speaker(model, request.speaker)
     mel, steps = None, None
@@ -49,8 +51,6 @@ def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
     elif model.mel is not None:
         raise WavegenError("this WaveNet is a vocoder (mel-conditioned): give --mel-from FILE.wav")
     if request.seconds is not None:
-        if not request.seconds > 0:
-            raise WavegenError(f"--seconds must be positive, got {request.seconds}")
         wanted = round(request.seconds * model.sample_rate)
         if steps is not None and wanted > steps:
             raise WavegenError(f"--seconds {request.seconds}: {request.mel_from} lasts only "

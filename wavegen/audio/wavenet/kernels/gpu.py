@@ -61,6 +61,27 @@ def _matmul(x, w, USE_DOT: tl.constexpr):
 
 
 @_jit
+def _dense(x_rows, x_ok, K, w, ld: tl.constexpr, n0, N: tl.constexpr,
+           BLOCK_B: tl.constexpr, BLOCK_K: tl.constexpr, BLOCK_N: tl.constexpr, USE_DOT: tl.constexpr):
+    """Columns n0 … n0+BLOCK_N-1 of x (BB, K) @ W (K, N), x read from scratch rows x_rows (BB, 1) pointers.
+
+    K is swept in BLOCK_K slices so no tile outgrows the registers (or, for tl.dot, shared memory)
+    whatever the channel counts.
+    """
+    k = tl.arange(0, BLOCK_K)
+    n = n0 + tl.arange(0, BLOCK_N)
+    acc = tl.zeros((BLOCK_B, BLOCK_N), dtype=tl.float32)
+    k0 = 0
+    while k0 < K:
+        x = tl.load(x_rows + (k0 + k)[None, :], mask=x_ok & (k0 + k < K)[None, :], other=0.0)     # (BB, BK)
+        wk = tl.load(w + (k0 + k)[:, None] * ld + n[None, :],
+                     mask=(k0 + k < K)[:, None] & (n < N)[None, :], other=0.0)                    # (BK, BN)
+        acc += _matmul(x, wk, USE_DOT)
+        k0 += BLOCK_K
+    return acc
+
+
+@_jit
 def _tanh(x):
     # No tanh in tl (libdevice's is not in the interpreter); this identity is exact to ~1e-7 absolute.
     return 2.0 * tl.sigmoid(2.0 * x) - 1.0
@@ -68,40 +89,43 @@ def _tanh(x):
 
 @_jit
 def _sample_chunk(
-    embed, input_bias, dilated, dilated_bias, res_skip, res_skip_bias,
+    embed, input_bias, dilated, dilated_bias, res_skip, res_skip_bias, skip_bias,
     out1, out1_bias, out2, out2_bias, dilations, offsets,
-    cond, draws, queues, last_inputs, samples,
+    cond, draws, queues, last_inputs, scratch, samples,
     batch, layers, start, steps, queue_rows, temperature,
-    draws_stride, samples_stride, cond_layer_stride, cond_batch_stride, cond_step_stride,
+    draws_stride, samples_stride, cond_layer_stride, cond_batch_stride, cond_step_stride, scratch_stride,
     R: tl.constexpr, G: tl.constexpr, S: tl.constexpr, A: tl.constexpr, C: tl.constexpr,
-    BLOCK_B: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_S: tl.constexpr,
-    BLOCK_A: tl.constexpr, BLOCK_C: tl.constexpr, USE_DOT: tl.constexpr,
+    BLOCK_B: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_H: tl.constexpr, BLOCK_C: tl.constexpr,
+    BLOCK_K: tl.constexpr, BLOCK_N: tl.constexpr, USE_DOT: tl.constexpr,
 ):
-    """Steps start … start+steps-1 for batch rows [pid·BLOCK_B, (pid+1)·BLOCK_B)."""
+    """Steps start … start+steps-1 for batch rows [pid·BLOCK_B, (pid+1)·BLOCK_B).
+
+    h and the gate live in registers (tiles of R × G/2). The skip connections are summed after the
+    layers, as one product [o_0 … o_{L-1}] (BB, L·G/2) @ W_skip (L·G/2, S): each layer leaves its o in a
+    scratch row, and the skip sum, the output stack's hidden layer and the logits are swept in tiles
+    through that scratch, so the big S × A and A × C matrices never sit in one tile.
+    """
     H: tl.constexpr = G // 2
     RS: tl.constexpr = R + S
     b = tl.program_id(0) * BLOCK_B + tl.arange(0, BLOCK_B)           # (BB,)
     b_ok = b < batch
     b64 = b.to(tl.int64)                                             # queue offsets can pass 2³¹ at large batch
-    r, g = tl.arange(0, BLOCK_R), tl.arange(0, BLOCK_H)
-    s, a, c = tl.arange(0, BLOCK_S), tl.arange(0, BLOCK_A), tl.arange(0, BLOCK_C)
-    r_ok, g_ok, s_ok, a_ok, c_ok = r < R, g < H, s < S, a < A, c < C
-    # Weight tiles, zero-padded to the blocks: offsets within a row-major matrix, and their masks.
+    r, g, c = tl.arange(0, BLOCK_R), tl.arange(0, BLOCK_H), tl.arange(0, BLOCK_C)
+    n = tl.arange(0, BLOCK_N)
+    r_ok, g_ok, c_ok = r < R, g < H, c < C
+    # Weight tiles zero-padded to the blocks: offsets within row-major matrices, and their masks.
     rg = r[:, None] * G + g[None, :]                                 # (BR, BH) in a (2R, G) dilated matrix
     rg_ok = r_ok[:, None] & g_ok[None, :]
-    gr = g[:, None] * RS + r[None, :]                                # (BH, BR) in a (H, R + S) res/skip matrix
+    gr = g[:, None] * RS + r[None, :]                                # (BH, BR) in a (G/2, R + S) res/skip matrix
     gr_ok = g_ok[:, None] & r_ok[None, :]
-    gs = g[:, None] * RS + R + s[None, :]                            # (BH, BS), the skip columns
-    gs_ok = g_ok[:, None] & s_ok[None, :]
-    sa = s[:, None] * A + a[None, :]                                 # (BS, BA) in out1
-    sa_ok = s_ok[:, None] & a_ok[None, :]
-    ac = a[:, None] * C + c[None, :]                                 # (BA, BC) in out2
-    ac_ok = a_ok[:, None] & c_ok[None, :]
-    # Activation tiles: (BB, ·) offsets of this program's rows.
     br_ok = b_ok[:, None] & r_ok[None, :]
     bg_ok = b_ok[:, None] & g_ok[None, :]
-    queue_rows_ptr = queues + b64[:, None] * (queue_rows * R) + r[None, :]
-    cond_rows_ptr = cond + b64[:, None] * cond_batch_stride + g[None, :]   # batch stride 0 when shared
+    queue_rows_ptr = queues + b64[:, None] * (queue_rows * R) + r[None, :]  # (BB, BR)
+    cond_rows_ptr = cond + b64[:, None] * cond_batch_stride + g[None, :]    # batch stride 0 when shared
+    # Scratch row of each batch row: o of every layer (L·H), then ReLU(skip) (S), then the hidden layer (A).
+    o_rows = scratch + b64[:, None] * scratch_stride                 # (BB, 1)
+    skip_rows = o_rows + layers * H
+    hidden_rows = skip_rows + S
 
     # The last two inputs stay in registers for the chunk; no other program reads them.
     x_prev2 = tl.load(last_inputs + 2 * b64, mask=b_ok, other=0)
@@ -113,7 +137,6 @@ def _sample_chunk(
         t = start + i
         h = (tl.load(embed + x_prev2[:, None] * R + r[None, :], mask=br_ok, other=0.0)
              + tl.load(embed + (C + x_prev1)[:, None] * R + r[None, :], mask=br_ok, other=0.0) + input_b)  # (BB, BR)
-        skip = tl.zeros((BLOCK_B, BLOCK_S), dtype=tl.float32)
         l = 0
         while l < layers:
             slot = queue_rows_ptr + (tl.load(offsets + l) + t % tl.load(dilations + l)) * R
@@ -133,21 +156,29 @@ def _sample_chunk(
                    + tl.load(bias + H + g, mask=g_ok, other=0.0)[None, :]
                    + tl.load(cond_l + H, mask=bg_ok, other=0.0))
             o = _tanh(z_f) * tl.sigmoid(z_g)                             # (BB, BH); padded channels are 0
+            tl.store(o_rows + l * H + g[None, :], o, mask=bg_ok)
 
             w = res_skip + l * (H * RS)                                  # the last layer's residual part is 0
-            bias = res_skip_bias + l * RS
             h += (_matmul(o, tl.load(w + gr, mask=gr_ok, other=0.0), USE_DOT)
-                  + tl.load(bias + r, mask=r_ok, other=0.0)[None, :])
-            skip += (_matmul(o, tl.load(w + gs, mask=gs_ok, other=0.0), USE_DOT)
-                     + tl.load(bias + R + s, mask=s_ok, other=0.0)[None, :])
+                  + tl.load(res_skip_bias + l * RS + r, mask=r_ok, other=0.0)[None, :])
             l += 1
-        # With a single layer of dilation 1 the next step reads the slot just written, with no barrier between.
+        # Every stage below reads scratch that other threads of the program wrote; the barrier
+        # after the layers also orders a lone dilation-1 layer's queue store before the next step's load.
         tl.debug_barrier()
-
-        skip = tl.maximum(skip, 0.0)
-        hidden = tl.maximum(_matmul(skip, tl.load(out1 + sa, mask=sa_ok, other=0.0), USE_DOT)
-                            + tl.load(out1_bias + a, mask=a_ok, other=0.0)[None, :], 0.0)    # (BB, BA)
-        logits = (_matmul(hidden, tl.load(out2 + ac, mask=ac_ok, other=0.0), USE_DOT)
+        # packed.res_skip seen as one (L·H, R + S) matrix: its skip columns start at R.
+        for n0 in range(0, S, BLOCK_N):
+            skip = (_dense(o_rows, b_ok[:, None], layers * H, res_skip + R, RS, n0, S,
+                           BLOCK_B, BLOCK_K, BLOCK_N, USE_DOT)
+                    + tl.load(skip_bias + n0 + n, mask=n0 + n < S, other=0.0)[None, :])
+            tl.store(skip_rows + n0 + n[None, :], tl.maximum(skip, 0.0), mask=b_ok[:, None] & (n0 + n < S)[None, :])
+        tl.debug_barrier()
+        for n0 in range(0, A, BLOCK_N):
+            hidden = (_dense(skip_rows, b_ok[:, None], S, out1, A, n0, A, BLOCK_B, BLOCK_K, BLOCK_N, USE_DOT)
+                      + tl.load(out1_bias + n0 + n, mask=n0 + n < A, other=0.0)[None, :])
+            tl.store(hidden_rows + n0 + n[None, :], tl.maximum(hidden, 0.0),
+                     mask=b_ok[:, None] & (n0 + n < A)[None, :])
+        tl.debug_barrier()
+        logits = (_dense(hidden_rows, b_ok[:, None], A, out2, C, 0, C, BLOCK_B, BLOCK_K, BLOCK_C, USE_DOT)
                   + tl.load(out2_bias + c, mask=c_ok, other=0.0)[None, :])                   # (BB, BC)
 
         # Categorical.sample: softmax(logits / T), cumulative sum, count entries ≤ u · cdf[C-1].
@@ -178,16 +209,14 @@ def block_batch(batch: int, device: torch.device) -> int:
 
     Small batches are latency-bound: one row per program spreads them over as
     many SMs as there are rows. From 16 rows on, programs take 16-row tiles for
-    tl.dot, growing to 32 or 64 rows (more reuse of each weight tile read) only
-    while there are still at least two programs per SM to keep the GPU busy.
+    tl.dot, growing to 32 rows (more reuse of each weight tile read) only while
+    there are still at least two programs per SM to keep the GPU busy; beyond
+    32 the (rows, classes) logits tile crowds the registers.
     """
     if batch < 16:
         return 1
     sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 1
-    block = 16
-    while block < 64 and triton.cdiv(batch, 2 * block) >= 2 * sms:
-        block *= 2
-    return block
+    return 32 if triton.cdiv(batch, 32) >= 2 * sms else 16
 
 
 def _interpreted() -> bool:
@@ -222,11 +251,13 @@ def generate(model, draws: torch.Tensor, cond, temperature: float,
     samples = torch.empty(batch, steps, dtype=torch.long, device=device)
     queues = torch.zeros(batch, packed.queue_rows, R, device=device)                      # (B, Σd, R)
     last_inputs = torch.full((batch, 2), model.output.initial_input, dtype=torch.long, device=device)
+    scratch = torch.empty(batch, L * (G // 2) + S + A, device=device)                     # per row: o_0…o_{L-1}, skip, hidden
+    skip_bias = packed.res_skip_bias[:, R:].sum(0)                                        # (S,): Σ_l b_skip,l
     rows = block_rows or block_batch(batch, device)
     if rows & (rows - 1):
         raise WavegenError(f"rows per program must be a power of two, got {rows}")
-    blocks = dict(BLOCK_B=rows, BLOCK_R=_block(R), BLOCK_H=_block(G // 2), BLOCK_S=_block(S),
-                  BLOCK_A=_block(A), BLOCK_C=_block(C), USE_DOT=rows >= 16, num_warps=8 if rows >= 32 else 4)
+    blocks = dict(BLOCK_B=rows, BLOCK_R=_block(R), BLOCK_H=_block(G // 2), BLOCK_C=_block(C), BLOCK_K=16,
+                  BLOCK_N=min(64, _block(max(S, A))), USE_DOT=rows >= 16, num_warps=8 if rows >= 32 else 4)
     grid = (triton.cdiv(batch, rows),)
     chunk = fused_chunk_steps(batch, cond, L, G)
     for start in range(0, steps, chunk):
@@ -235,11 +266,11 @@ def generate(model, draws: torch.Tensor, cond, temperature: float,
         _, cond_batch, cond_steps, _ = c.shape                                              # (L, B|1, n|1, G)
         _sample_chunk[grid](
             packed.embed, packed.input_bias, packed.dilated, packed.dilated_bias, packed.res_skip,
-            packed.res_skip_bias, packed.out1, packed.out1_bias, packed.out2, packed.out2_bias,
-            packed.dilations, packed.offsets, c, uniforms, queues, last_inputs, samples,
+            packed.res_skip_bias, skip_bias, packed.out1, packed.out1_bias, packed.out2, packed.out2_bias,
+            packed.dilations, packed.offsets, c, uniforms, queues, last_inputs, scratch, samples,
             batch, L, start, stop - start, packed.queue_rows, temperature,
             uniforms.stride(0), samples.stride(0), cond_batch * cond_steps * G,
-            cond_steps * G if cond_batch > 1 else 0, G if cond_steps > 1 else 0,
+            cond_steps * G if cond_batch > 1 else 0, G if cond_steps > 1 else 0, scratch.stride(0),
             R=R, G=G, S=S, A=A, C=C, **blocks)
         if progress is not None:
             progress(stop - start)

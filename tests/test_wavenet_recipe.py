@@ -1,0 +1,108 @@
+"""The WaveNet demo recipe and `wavegen sample`, through the real command on a tiny configuration."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+import wavegen
+from tests.test_recipe import wavegen_cli
+from wavegen.audio.wavenet import WAVENET_CONFIGS, WaveNet
+from wavegen.core.checkpoint import save_checkpoint
+
+TINY = ["--set", "corpus.speakers=2", "--set", "corpus.utterances_per_speaker=3", "--set", "data.test_utterances=2",
+        *[arg for key, value in WAVENET_CONFIGS["tiny"].items() for arg in ("--set", f"model.{key}={value}")],
+        "--set", "train.batch_size=4", "--set", "train.crop_samples=400", "--set", "train.checkpoint_every=2",
+        "--set", "train.eval_every=2", "--set", "train.log_every=1", "--set", "evaluate.crop_samples=800",
+        "--set", "sample.seconds=0.05", "--set", "sample.speakers=2"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("wavenet")
+    exp = root / "exp"
+    args = ["recipe", "wavenet", "--data", "demo", "--exp-dir", str(exp), "--max-steps", "4",
+            "--set", f"publish.samples_dir={root / 'samples'}", *TINY]
+    result = wavegen_cli(*args, cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root, exp, args, result
+
+
+def test_demo_recipe_trains_evaluates_samples_and_publishes(demo_run):
+    root, exp, args, result = demo_run
+    assert "unigram mu-law" in result.stdout and "WaveNet (test" in result.stdout
+    model = wavegen.load(exp / "model.safetensors")
+    assert isinstance(model, WaveNet) and model.config["speaker_names"] == ["p225", "p226"]
+    assert model.config["residual_channels"] == WAVENET_CONFIGS["tiny"]["residual_channels"]
+    published = sorted(p.name for p in (root / "samples").iterdir())
+    assert published == ["p225_sample-0-0.wav", "p226_sample-0-0.wav"]
+    audio, rate = sf.read(str(root / "samples" / published[0]))
+    assert rate == 16000 and len(audio) == 800
+    # A second run skips every stage and prints the same table.
+    again = wavegen_cli(*args, cwd=root)
+    assert again.returncode == 0 and again.stdout == result.stdout
+
+
+def test_sample_command_writes_audio_with_each_path_identical(demo_run, tmp_path):
+    _, exp, _, _ = demo_run
+    outputs = {}
+    for path in ("fused", "cached"):
+        result = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(tmp_path / path),
+                             "--seconds", "0.02", "-n", "2", "--speaker", "p226", "--seed", "5", "--path", path,
+                             "--device", "cpu", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        outputs[path] = [sf.read(str(tmp_path / path / f"sample-5-{i}.wav"))[0] for i in range(2)]
+    for a, b in zip(outputs["fused"], outputs["cached"]):
+        assert len(a) == 320 and np.array_equal(a, b)
+        assert np.abs(a).max() > 0
+
+
+@pytest.fixture
+def vocoder(tmp_path):
+    torch.manual_seed(0)
+    model = WaveNet(**WAVENET_CONFIGS["tiny"], mel_channels=8, upsample_scales=[4, 4], n_fft=64, sample_rate=8000)
+    return save_checkpoint(tmp_path / "vocoder.safetensors", model)
+
+
+def test_vocoder_samples_the_length_of_the_mel_source(vocoder, tmp_path):
+    source = tmp_path / "speech.wav"
+    sf.write(str(source), 0.3 * np.sin(np.arange(1200) / 5.0), 8000)
+    result = wavegen_cli("sample", "-c", str(vocoder), "-o", str(tmp_path / "out"), "--mel-from", str(source),
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    audio, rate = sf.read(str(tmp_path / "out" / "speech-vocoded-0.wav"))
+    assert rate == 8000 and len(audio) == 1200
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--seconds", "-1"], "--seconds must be positive"),
+    (["--temperature", "0"], "temperature must be a positive number"),
+    (["-n", "0"], "-n must be at least 1"),
+    ([], "give --mel-from"),
+    (["--mel-from", "{rate}"], "is at 16000 Hz but this vocoder works at 8000 Hz"),
+    (["--mel-from", "{missing}"], "no such file"),
+    (["--mel-from", "{rate}", "--speaker", "p1"], "no speaker conditioning"),
+])
+def test_sample_command_bad_input_is_one_clear_line(vocoder, tmp_path, extra, message):
+    other_rate = tmp_path / "at16k.wav"
+    sf.write(str(other_rate), np.zeros(1600), 16000)
+    extra = [e.format(rate=other_rate, missing=tmp_path / "nope.wav") for e in extra]
+    result = wavegen_cli("sample", "-c", str(vocoder), "-o", str(tmp_path / "out"), *extra, cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_sample_command_rejects_unknown_speakers_and_other_families(demo_run, tmp_path):
+    _, exp, _, _ = demo_run
+    result = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(tmp_path / "o"),
+                         "--speaker", "p999", cwd=tmp_path)
+    assert result.returncode == 1 and "unknown speaker 'p999'" in result.stderr and "p225" in result.stderr
+    missing = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert missing.returncode == 1 and "give --speaker" in missing.stderr
+
+    from wavegen.audio.segan.model import SEGAN, SEGAN_CONFIGS
+    segan = save_checkpoint(tmp_path / "segan.safetensors", SEGAN(**SEGAN_CONFIGS["tiny"]))
+    other = wavegen_cli("sample", "-c", str(segan), "-o", str(tmp_path / "o"), cwd=tmp_path)
+    assert other.returncode == 1 and "not a generative model that can be sampled" in other.stderr
+    assert "wavegen enhance" in other.stderr
