@@ -58,9 +58,9 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     if not main_process:
         return ""
     scores = exp.stage("evaluate", config["evaluate"], lambda: evaluate(exp, data, config, device))
-    exp.stage("sample", config["sample"], lambda: sample(exp, data, config, device))
+    sampled = exp.stage("sample", config["sample"], lambda: sample(exp, data, config, device))
     exp.stage("publish", config["publish"], lambda: publish(exp, config["publish"]))
-    return scores["table"]
+    return scores["table"] + "\n" + sampled["summary"]
 
 
 def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
@@ -159,7 +159,18 @@ def sample(exp: Experiment, data: dict, config: dict, device: torch.device) -> d
             written += [str(p) for p in write_samples(model, out, request)]
     else:
         written += [str(p) for p in write_samples(model, out, SampleRequest(**base))]
-    return {"files": written}
+    return {"files": written, "summary": describe_audio(written)}
+
+
+def describe_audio(paths: list[str]) -> str:
+    """One line on the generated files: is the audio there (RMS), and is it clipped (peak, share at ±1)?"""
+    import numpy as np
+    import soundfile as sf
+    audio = np.concatenate([sf.read(p, dtype="float32")[0].reshape(-1) for p in paths])
+    rms_db = 20 * np.log10(max(float(np.sqrt(np.mean(audio ** 2))), 1e-10))
+    clipped = float(np.mean(np.abs(audio) >= 0.999))
+    return (f"generated {len(paths)} files, {len(audio)} samples: RMS {rms_db:.1f} dBFS, "
+            f"peak {float(np.abs(audio).max()):.3f}, {100 * clipped:.2f}% of samples at full scale")
 
 
 def publish(exp: Experiment, cfg: dict) -> dict:

@@ -14,16 +14,22 @@ Per step t, for the rows of one program (``packing.py`` gives the layouts):
     for each layer l (dilation d, queue row offsets[l] + t mod d):
         h_{t-d} = queue[row];  queue[row] ← h_t             ring buffer in global memory
         z = [h_{t-d}, h_t] W_l + b_l + c_l,t                 split into filter / gate halves
-        o = tanh(z_f) ⊙ σ(z_g)
-        h ← h + o W_res;  skip ← skip + o W_skip
+        o_l = tanh(z_f) ⊙ σ(z_g)
+        h ← h + o_l W_res,l
+    skip = [o_0 … o_{L-1}] W_skip + Σ_l b_skip,l              every layer's skip conv as one product
     logits = W₂ ReLU(W₁ ReLU(skip))
     x_t = #{k : cdf_k ≤ u · cdf_{C-1}}  (clamped)           Categorical.sample's inverse-CDF rule
 
-It mirrors ``wavenet_cpu.c`` step for step, so all fused paths and the
-PyTorch ones agree draw for draw. Matrix products use ``tl.dot`` in IEEE fp32
-when a program holds ≥ 16 rows and a broadcast multiply-and-sum below that
-(``tl.dot`` needs 16-row tiles). Under ``TRITON_INTERPRET=1`` the same kernel
-runs on CPU tensors, which is how it is tested on machines without a GPU.
+This is the arithmetic of ``wavenet_cpu.c`` and ``WaveNet.step`` in fp32,
+summed in another order, so the samples agree draw for draw (a draw would
+have to land within rounding error of a class boundary to differ; the tests
+check they do not). h and the gates stay in registers; the skip sum and the
+output stack go through a per-row scratch in global memory in 16 × 64 tiles,
+so no tile outgrows the registers, whatever the channel counts. Matrix
+products use ``tl.dot`` in IEEE fp32 when a program holds ≥ 16 rows and a
+broadcast multiply-and-sum below that (``tl.dot`` needs 16-row tiles). Under
+``TRITON_INTERPRET=1`` the same kernel runs on CPU tensors, which is how it
+is tested on machines without a GPU.
 """
 
 from __future__ import annotations
@@ -100,10 +106,9 @@ def _sample_chunk(
 ):
     """Steps start … start+steps-1 for batch rows [pid·BLOCK_B, (pid+1)·BLOCK_B).
 
-    h and the gate live in registers (tiles of R × G/2). The skip connections are summed after the
-    layers, as one product [o_0 … o_{L-1}] (BB, L·G/2) @ W_skip (L·G/2, S): each layer leaves its o in a
-    scratch row, and the skip sum, the output stack's hidden layer and the logits are swept in tiles
-    through that scratch, so the big S × A and A × C matrices never sit in one tile.
+    h and the gate live in registers (R × G/2 weight tiles). Each layer leaves its o in a scratch row;
+    after the layers, skip = [o_0 … o_{L-1}] (BB, L·G/2) @ W_skip (L·G/2, S), the hidden layer and the
+    logits are swept in tiles through that scratch, so the S × A and A × C matrices never sit in one tile.
     """
     H: tl.constexpr = G // 2
     RS: tl.constexpr = R + S
@@ -209,14 +214,19 @@ def block_batch(batch: int, device: torch.device) -> int:
 
     Small batches are latency-bound: one row per program spreads them over as
     many SMs as there are rows. From 16 rows on, programs take 16-row tiles for
-    tl.dot, growing to 32 rows (more reuse of each weight tile read) only while
-    there are still at least two programs per SM to keep the GPU busy; beyond
-    32 the (rows, classes) logits tile crowds the registers.
+    tl.dot, and 32-row tiles (twice the reuse of every weight tile read from L2)
+    once that still leaves two programs per SM.
     """
     if batch < 16:
         return 1
     sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 1
     return 32 if triton.cdiv(batch, 32) >= 2 * sms else 16
+
+
+def _warps(rows: int) -> int:
+    # Chosen from ptxas reports for the reference config on sm_90 (R=64, G=128, S=A=C=256): 4 warps at one
+    # row and 8 at 16 rows fit in 255 registers with (almost) no spills; 32 rows needs 16 warps.
+    return 4 if rows < 16 else 8 if rows < 32 else 16
 
 
 def _interpreted() -> bool:
@@ -251,13 +261,13 @@ def generate(model, draws: torch.Tensor, cond, temperature: float,
     samples = torch.empty(batch, steps, dtype=torch.long, device=device)
     queues = torch.zeros(batch, packed.queue_rows, R, device=device)                      # (B, Σd, R)
     last_inputs = torch.full((batch, 2), model.output.initial_input, dtype=torch.long, device=device)
-    scratch = torch.empty(batch, L * (G // 2) + S + A, device=device)                     # per row: o_0…o_{L-1}, skip, hidden
+    scratch = torch.empty(batch, L * (G // 2) + S + A, device=device)                  # o_0 … o_{L-1}, skip, hidden
     skip_bias = packed.res_skip_bias[:, R:].sum(0)                                        # (S,): Σ_l b_skip,l
     rows = block_rows or block_batch(batch, device)
     if rows & (rows - 1):
         raise WavegenError(f"rows per program must be a power of two, got {rows}")
     blocks = dict(BLOCK_B=rows, BLOCK_R=_block(R), BLOCK_H=_block(G // 2), BLOCK_C=_block(C), BLOCK_K=16,
-                  BLOCK_N=min(64, _block(max(S, A))), USE_DOT=rows >= 16, num_warps=8 if rows >= 32 else 4)
+                  BLOCK_N=min(64, _block(max(S, A))), USE_DOT=rows >= 16, num_warps=_warps(rows))
     grid = (triton.cdiv(batch, rows),)
     chunk = fused_chunk_steps(batch, cond, L, G)
     for start in range(0, steps, chunk):
