@@ -54,6 +54,39 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path):
     assert [r["g_loss"] for r in rows_a] == [r["g_loss"] for r in rows_b]
 
 
+def test_weight_average_is_published_and_resumes_bit_exactly(tmp_path):
+    straight = make_trainer(tmp_path / "a", 17, ema_decay=0.9).fit()
+    with pytest.raises(Crash):
+        make_trainer(tmp_path / "b", 17, crash_at=12, ema_decay=0.9).fit()
+    resumed = make_trainer(tmp_path / "b", 17, ema_decay=0.9).fit()
+    a, b = weights(straight), weights(resumed)
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+
+    # The published model is the average kept in the last training checkpoint, not the last weights.
+    from wavegen.core.checkpoint import read_checkpoint, split_tensors
+    raw, train = split_tensors(read_checkpoint(tmp_path / "a/checkpoints/step-00000017.safetensors")[1])
+    assert all(torch.equal(train[f"ema/{k}"], v) for k, v in a.items())
+    assert not all(torch.equal(raw[k], v) for k, v in a.items())
+
+
+def test_weight_average_follows_the_ramped_decay():
+    from torch import nn
+    from wavegen.core.trainer import WeightAverage
+    layer = nn.Linear(3, 2)
+    average = WeightAverage(layer, 0.99)
+    start = {k: v.clone() for k, v in layer.state_dict().items()}
+    with torch.no_grad():
+        layer.weight.add_(1.0)
+    average.update(layer)                         # first update: decay (1+0)/(10+0) = 0.1
+    torch.testing.assert_close(average.averages["weight"], 0.1 * start["weight"] + 0.9 * layer.weight)
+    for _ in range(3):
+        average.update(layer)
+    assert average.updates == 4
+    with pytest.raises(WavegenError, match="between 0 and 1"):
+        WeightAverage(layer, 1.0)
+
+
 def test_training_extends_to_more_steps_and_keeps_few_checkpoints(tmp_path):
     make_trainer(tmp_path, 10, keep_checkpoints=2).fit()
     trainer = make_trainer(tmp_path, 20, keep_checkpoints=2)
