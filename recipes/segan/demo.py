@@ -21,7 +21,7 @@ CONFIG = {
                "test_speakers": 2, "test_utterances_per_speaker": 10},
     "model": voicebank.segan_kwargs("small"),
     "train": {**voicebank.CONFIG["train"], "epochs": 0, "max_steps": 2000, "batch_size": 16,
-              "reference_batch": 16, "checkpoint_every": 500, "eval_every": 500},
+              "reference_batch": 16, "checkpoint_every": 500, "eval_every": 500, "ema_decay": 0.999},
     "publish": {"samples_dir": "samples/segan-demo", "count": 3},
 }
 

@@ -1,16 +1,23 @@
 """Enhance recordings with a SEGAN generator, streaming files of any length.
 
-The procedure is the SEGAN paper's test procedure (Pascual et al., Interspeech
-2017, section 4): resample to the model's rate, pre-emphasise, cut into
-non-overlapping windows (the last one zero-padded), run the generator, join,
-de-emphasise, and remove the DC that de-emphasis amplifies from any offset in the
-generator output. Each channel is enhanced on its own, and the result is resampled
-back to the input's rate and cropped to the input's length.
+The procedure follows the SEGAN paper's test procedure (Pascual et al.,
+Interspeech 2017, section 4): resample to the model's rate, pre-emphasise, cut
+into windows, run the generator, join, de-emphasise, and remove the DC that
+de-emphasis amplifies from any offset in the generator output. One change:
+windows overlap by half and are cross-faded with a periodic Hann window (whose
+shifted copies sum to one), instead of being butted together. The generator's
+output degrades near its window edges (zero padding inside the U-Net); butted
+windows put that seam into the signal every window, which costs intelligibility
+(on the demo corpus STOI drops below the noisy input's; with the cross-fade it
+rises above it). It doubles the generator's work. Each channel is enhanced on
+its own, and the result is resampled back to the input's rate and cropped to
+the input's length.
 
 Files are read and written in blocks, so memory does not grow with length.
 Every stage is written so that its streamed output equals what it would give
 on the whole signal at once: the filters carry their state from block to
-block, windows stay aligned with the start of the file, each window's latent z
+block, windows stay aligned with the start of the file (which is padded by
+half a window, so every sample is covered by two windows), each window's latent z
 depends only on (seed, channel, window index), and the resamplers keep enough
 context at block edges to reproduce torchaudio's whole-signal result. There
 are no seams, and block size changes nothing but rounding.
@@ -198,29 +205,47 @@ class _EnhanceStream:
         self.filter_b = np.array([1.0, -1.0])
         self.filter_a = np.convolve([1.0, -self.coef], [1.0, -r])
         self.filter_state = np.zeros((channels, 2))                  # de-emphasis + DC blocker
-        self.pending = torch.zeros(channels, 0)           # pre-emphasised samples not yet windowed
-        self.model_rate_samples = 0                       # model-rate samples seen, pushed to G, returned
-        self.enhanced_samples = 0
+        self.hop = self.window // 2
+        self.fade = torch.hann_window(self.window, periodic=True)    # w[n] + w[n + hop] = 1
+        # Pre-emphasised samples from the next window's start on; the stream starts with half a
+        # window of zeros so that the first real sample already lies under two windows.
+        self.pending = torch.zeros(channels, self.window - self.hop)
+        self.tail = torch.zeros(channels, self.hop)        # the previous window's faded second half
+        self.lead = self.window - self.hop                 # outputs still to drop (they cover the padding)
         # One latent stream per channel, drawn window by window, so z never depends on blocking.
         self.latent_rngs = [torch.Generator().manual_seed(int(np.random.SeedSequence([seed, c]).generate_state(1)[0]))
                             for c in range(channels)]
 
     def push(self, block: torch.Tensor) -> torch.Tensor:
-        noisy = self.to_model_rate.push(block)                       # (C, n16)
-        self._add_noisy(noisy)
-        usable = self.pending.shape[1] // self.window * self.window
-        enhanced = self._generate(self.pending[:, :usable])
-        self.pending = self.pending[:, usable:]
-        return self.to_input_rate.push(self._deemphasise(enhanced))
+        self._add_noisy(self.to_model_rate.push(block))                # (C, n16)
+        return self.to_input_rate.push(self._deemphasise(self._overlap_add()))
 
     def flush(self) -> torch.Tensor:
         self._add_noisy(self.to_model_rate.flush())
-        tail = self.pending.shape[1]
-        padded = torch.nn.functional.pad(self.pending, (0, -tail % self.window))   # zero-pad the last window
-        enhanced = self._generate(padded)[:, :tail]
-        self.pending = self.pending[:, :0]
+        pending = self.pending.shape[1] - self.lead                  # real samples not yet output
+        # Zeros up to the end of the last window that still covers a real sample.
+        self.pending = torch.nn.functional.pad(self.pending, (0, self.window + (-self.pending.shape[1] % self.hop)))
+        enhanced = self._overlap_add()[:, :max(pending, 0)]
         return torch.cat([self.to_input_rate.push(self._deemphasise(enhanced)),
                           self.to_input_rate.flush()], dim=1)
+
+    def _overlap_add(self) -> torch.Tensor:
+        """Run every complete window of ``pending`` (hop apart) and return the samples now final."""
+        C, n = self.pending.shape
+        k = (n - self.window) // self.hop + 1 if n >= self.window else 0
+        if k == 0:
+            return self.pending[:, :0]
+        windows = self.pending[:, :(k - 1) * self.hop + self.window].unfold(1, self.window, self.hop)  # (C, k, W)
+        faded = self._generate(windows.reshape(C * k, 1, self.window)).reshape(C, k, self.window) * self.fade
+        out = torch.empty(C, k * self.hop)
+        tail = self.tail
+        for j in range(k):                                   # sample j·hop + i gets windows j-1 and j
+            out[:, j * self.hop:(j + 1) * self.hop] = tail + faded[:, j, :self.hop]
+            tail = faded[:, j, self.hop:]
+        self.tail = tail
+        self.pending = self.pending[:, k * self.hop:]
+        drop, self.lead = min(self.lead, out.shape[1]), self.lead - min(self.lead, out.shape[1])
+        return out[:, drop:]
 
     def _add_noisy(self, noisy: torch.Tensor) -> None:
         # y[t] = x[t] - coef * x[t-1], continuing from the previous block's last sample.
@@ -243,21 +268,17 @@ class _EnhanceStream:
                                                     axis=1, zi=self.filter_state)
         return torch.from_numpy(x).float()
 
-    def _generate(self, noisy: torch.Tensor) -> torch.Tensor:
-        """(C, k * window) pre-emphasised -> enhanced (C, k * window), each channel on its own."""
-        C, n = noisy.shape
-        k = n // self.window
-        if k == 0:
-            return noisy[:, :0]
-        windows = noisy.reshape(C * k, 1, self.window)               # (C*k, 1, W), channel-major
+    def _generate(self, windows: torch.Tensor) -> torch.Tensor:
+        """(C*k, 1, W) pre-emphasised windows, channel-major -> enhanced windows, same shape."""
+        per_channel = windows.shape[0] // len(self.latent_rngs)
         z = torch.stack([torch.randn(self.model.generator.latent_shape(self.window), generator=rng)
-                         for rng in self.latent_rngs for _ in range(k)])   # (C*k, latent, W / 2**L)
+                         for rng in self.latent_rngs for _ in range(per_channel)])   # (C*k, latent, W / 2**L)
         out = torch.empty_like(windows)
-        for start in range(0, C * k, self.batch_size):
+        for start in range(0, windows.shape[0], self.batch_size):
             batch = slice(start, start + self.batch_size)
             out[batch] = self.model.enhance_windows(windows[batch].to(self.device),
                                                     z=z[batch].to(self.device)).cpu()
-        return out.reshape(C, n)
+        return out
 
 
 class _StreamingResampler:
