@@ -90,6 +90,23 @@ def test_paths_agree_at_lower_temperature_and_on_odd_channel_counts():
     assert not torch.equal(generate(model, draws, temperature=1.0, path="fused"), cached)
 
 
+@pytest.mark.parametrize("threads, batch", [(1, 3), (2, 1), (2, 3), (3, 2), (2, 40)])
+def test_fused_cpu_loop_agrees_however_the_work_is_split_across_threads(threads, batch):
+    # Batches below 4 run on two pipelined threads (residual chain | skip, output, draw); larger ones split the batch.
+    model = tiny(seed=10, residual_channels=48, gate_channels=96, skip_channels=80, output_channels=64, bins=128,
+                 speakers=2)
+    T = 40
+    speaker, _ = inputs_for(model, batch, T)
+    draws = make_draws(batch, T, 1, seed=11)
+    cached = generate(model, draws, speaker=speaker, path="cached")
+    with torch.no_grad():
+        packed = pack(model)
+        L, _, G, *_ = packed.sizes
+        cond = layer_conditioning(model.conditioning(batch, speaker, None).chunk(0, T), L, G, batch)
+        fused = fused_cpu.CpuSampler(packed, batch, threads=threads).run(draws[..., 0].numpy(), cond.numpy(), 1.0)
+    assert np.array_equal(fused, cached.numpy())
+
+
 def test_fused_cpu_loop_resumes_across_chunks():
     model = tiny(seed=6, **CONDITIONING["mel"])
     B, T = 2, 30
@@ -114,6 +131,13 @@ def test_logistic_mixture_wavenet_reference_and_cached_agree_and_fused_explains(
     assert cached.abs().max() <= 1.0 and cached.dtype == torch.float32
     with pytest.raises(WavegenError, match="categorical"):
         generate(model, draws, path="fused")
+
+
+def test_a_longer_request_with_the_same_seed_starts_with_the_same_samples():
+    model = tiny(seed=12)
+    short = generate(model, make_draws(3, 20, 1, seed=4))
+    long = generate(model, make_draws(3, 50, 1, seed=4))
+    assert torch.equal(long[:, :20], short)
 
 
 def test_sampling_rejects_bad_requests():

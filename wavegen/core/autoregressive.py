@@ -123,9 +123,13 @@ def make_output(kind: str, **kwargs) -> Categorical | DiscretizedLogisticMixture
 
 
 def make_draws(batch: int, steps: int, draws_per_step: int, seed: int) -> torch.Tensor:
-    """(B, T, draws_per_step) float32 uniforms in [0, 1) from a seeded generator, on the CPU."""
+    """(B, T, draws_per_step) float32 uniforms in [0, 1) from a seeded generator, on the CPU.
+
+    Drawn step by step, so a longer request with the same seed and batch size
+    starts with the same draws (and so the same samples).
+    """
     g = torch.Generator().manual_seed(seed)
-    return torch.rand(batch, steps, draws_per_step, generator=g)
+    return torch.rand(steps, batch, draws_per_step, generator=g).transpose(0, 1)
 
 
 def unigram_nll(train_targets: torch.Tensor, test_targets: torch.Tensor, bins: int) -> float:
