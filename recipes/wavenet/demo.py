@@ -4,8 +4,9 @@
 
 Four synthetic speakers are written in the VCTK 0.92 layout by
 ``wavegen.data.demo.write_vctk_demo`` and read by the real VCTK reader; a
-small speaker-conditioned WaveNet trains for a few minutes, is scored against
-the unigram μ-law baseline, and samples a few seconds per speaker.
+small speaker-conditioned WaveNet (10 layers, R=32, receptive field 64 ms)
+trains for 2000 steps (about 10 minutes on two CPU cores), is scored against
+the unigram μ-law baseline, and samples two seconds per speaker.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ CONFIG = {
     "corpus": {"seed": 0, "speakers": 4, "utterances_per_speaker": 12},
     "data": {**vctk.CONFIG["data"], "test_utterances": 8},
     "model": _stages.wavenet_kwargs("demo"),
-    "train": {**_stages.TRAIN, "max_steps": 600, "batch_size": 8, "crop_samples": 4000, "lr": 2e-3,
-              "checkpoint_every": 200, "eval_every": 200, "log_every": 20},
+    "train": {**_stages.TRAIN, "max_steps": 2000, "batch_size": 8, "crop_samples": 4000, "lr": 2e-3,
+              "checkpoint_every": 500, "eval_every": 500, "log_every": 20},
     "evaluate": {"crop_samples": 8000, "batch_size": 8, "max_batches": 8},
     "sample": {**vctk.CONFIG["sample"], "seconds": 2.0},
     "publish": {"samples_dir": "samples/wavenet-demo"},
