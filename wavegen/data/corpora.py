@@ -36,7 +36,7 @@ from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample
 from wavegen.core.files import write_json_atomic
-from wavegen.data.voicebank import _fit_length, _resampled_length, _to_int16
+from wavegen.data.packed import fit_length, from_int16, resampled_length, to_int16
 from wavegen.errors import AudioFileError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ _MANIFEST = "manifest.json"
 _AUDIO = "audio.npy"
 _FORMAT = "wavegen.corpus"
 _VERSION = 1
-_INT16_SCALE = 32768.0
 
 
 @dataclass(frozen=True)
@@ -221,7 +220,7 @@ class CorpusManifest:
     def audio(self, name_or_index: str | int) -> np.ndarray:
         """A whole utterance as float32 ``(T,)`` in [-1, 1]."""
         u = self.utterance(name_or_index)
-        return self.packed()[u.offset:u.offset + u.length] / np.float32(_INT16_SCALE)
+        return from_int16(self.packed()[u.offset:u.offset + u.length])
 
     def packed(self) -> np.ndarray:
         """The int16 ``audio.npy``, memory-mapped on first use (after unpickling too)."""
@@ -316,7 +315,7 @@ def _pack(kind: str, root: Path, utterances: list[Utterance], path: Path, sample
     """Resample every file to mono ``sample_rate`` into the int16 array ``path``; returns lengths."""
     try:
         # Lengths from the headers, so the packed array is allocated once and a bad file is found early.
-        lengths = [_resampled_length(info.frames, info.samplerate, sample_rate)
+        lengths = [resampled_length(info.frames, info.samplerate, sample_rate)
                    for info in (audio_info(u.path) for u in utterances)]
     except AudioFileError as error:
         raise DatasetError(f"{kind} corpus at {root}: {error}") from None
@@ -327,7 +326,7 @@ def _pack(kind: str, root: Path, utterances: list[Utterance], path: Path, sample
         for i, u in enumerate((progress or iter)(utterances)):
             audio, rate = read_audio(u.path)
             mono = resample(audio.mean(axis=0), rate, sample_rate).numpy()
-            packed[offsets[i]:offsets[i + 1]] = _to_int16(_fit_length(mono, lengths[i]))
+            packed[offsets[i]:offsets[i + 1]] = to_int16(fit_length(mono, lengths[i]))
         packed.flush()
     except BaseException as error:
         temporary.unlink(missing_ok=True)
@@ -406,5 +405,5 @@ class WaveformCrops(Dataset):
         pad = max(-start, 0)
         begin = u.offset + max(start, 0)
         crop = np.zeros(self.crop_length, dtype=np.float32)
-        crop[pad:] = self.manifest.packed()[begin:begin + self.crop_length - pad] / np.float32(_INT16_SCALE)
+        crop[pad:] = from_int16(self.manifest.packed()[begin:begin + self.crop_length - pad])
         return torch.from_numpy(crop), torch.tensor(self.manifest.speaker_index(u.speaker), dtype=torch.int64)

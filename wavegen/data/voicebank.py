@@ -39,6 +39,7 @@ from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample, write_audio
 from wavegen.core.files import write_json_atomic
+from wavegen.data.packed import fit_length, from_int16, resampled_length, to_int16
 from wavegen.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ WHERE_TO_GET = "VoiceBank-DEMAND is on Edinburgh DataShare, https://doi.org/10.7
 _MANIFEST = "manifest.json"
 _FORMAT = "wavegen.voicebank"
 _VERSION = 1
-_INT16_SCALE = 32768.0
 
 
 def train_folders(trainset: str) -> tuple[str, str]:
@@ -161,7 +161,7 @@ def _pack_training_pairs(root: Path, folders: tuple[str, str], names: list[str],
     # Lengths after resampling, from the headers, so the packed arrays are allocated once.
     lengths = []
     for name in names:
-        expected = [_resampled_length(info.frames, info.samplerate, sample_rate)
+        expected = [resampled_length(info.frames, info.samplerate, sample_rate)
                     for info in (audio_info(root / folder / name) for folder in folders)]
         if expected[0] != expected[1]:
             log.warning("%s: clean and noisy lengths differ (%s); keeping the shorter", name, expected)
@@ -173,7 +173,7 @@ def _pack_training_pairs(root: Path, folders: tuple[str, str], names: list[str],
     for i, name in enumerate((progress or iter)(names)):
         pair = _load_resampled([root / folder / name for folder in folders], sample_rate)
         for array, audio in zip(packed, pair):
-            array[offsets[i]:offsets[i + 1]] = _to_int16(_fit_length(audio, lengths[i]))
+            array[offsets[i]:offsets[i + 1]] = to_int16(fit_length(audio, lengths[i]))
     for array in packed:
         array.flush()
     del packed, array
@@ -270,7 +270,7 @@ class VoiceBankWindows(Dataset):
         pair = []
         for array in self._packed():
             chunk = np.zeros(self.window, dtype=np.float32)
-            chunk[:end - begin] = array[begin:end].astype(np.float32) / _INT16_SCALE
+            chunk[:end - begin] = from_int16(array[begin:end])
             pair.append(torch.from_numpy(chunk))
         return pair[0], pair[1]
 
@@ -304,7 +304,7 @@ def load_voicebank_pairs(manifest: VoiceBankManifest, split: str = "test",
             arrays = (np.load(path, mmap_mode="r")
                       for path in (manifest.train_clean_path, manifest.train_noisy_path))
             span = slice(int(manifest.train_offsets[i]), int(manifest.train_offsets[i + 1]))
-            clean, noisy = (torch.from_numpy(a[span] / np.float32(_INT16_SCALE)) for a in arrays)
+            clean, noisy = (torch.from_numpy(from_int16(a[span])) for a in arrays)
         pairs.append((names[i], clean, noisy))
     return pairs
 
@@ -317,19 +317,6 @@ def _load_resampled(paths: list[Path], sample_rate: int) -> list[np.ndarray]:
     if len(rates) == 1 and len({audio.size for audio in mono}) == 1:
         return list(resample(np.stack(mono), rates.pop(), sample_rate).numpy())
     return [resample(audio, rate, sample_rate).numpy() for audio, (_, rate) in zip(mono, loaded)]
-
-
-def _resampled_length(frames: int, orig_rate: int, new_rate: int) -> int:
-    # torchaudio.functional.resample returns ceil(new * frames / orig) samples.
-    return -(-frames * new_rate // orig_rate)
-
-
-def _fit_length(audio: np.ndarray, length: int) -> np.ndarray:
-    return audio[:length] if audio.size >= length else np.pad(audio, (0, length - audio.size))
-
-
-def _to_int16(audio: np.ndarray) -> np.ndarray:
-    return np.clip(np.round(audio * _INT16_SCALE), -32768, 32767).astype(np.int16)
 
 
 def _fingerprint(files: dict[str, list[tuple[str, int]]]) -> str:

@@ -243,8 +243,10 @@ class WaveNet(nn.Module):
     def describe(self) -> str:
         params = sum(p.numel() for p in self.parameters())
         ms = 1000 * self.receptive_field / self.sample_rate
-        return (f"WaveNet: {self.layers} layers in {self.config['stacks']} stacks, R={self.residual_channels}, "
-                f"{params / 1e6:.2f} M parameters, receptive field {self.receptive_field} samples ({ms:.0f} ms)")
+        stacks = self.config["stacks"]
+        return (f"WaveNet: {self.layers} layers in {stacks} stack{'s' if stacks > 1 else ''}, "
+                f"R={self.residual_channels}, {params / 1e6:.2f} M parameters, "
+                f"receptive field {self.receptive_field} samples ({ms:.0f} ms)")
 
 
 class Conditioning:
