@@ -57,6 +57,27 @@ def test_sample_command_writes_audio_with_each_path_identical(demo_run, tmp_path
         assert np.abs(a).max() > 0
 
 
+def test_ljspeech_recipe_trains_a_vocoder_and_vocodes_test_utterances(tmp_path):
+    from wavegen.data.demo import write_ljspeech_demo
+    corpus = write_ljspeech_demo(tmp_path / "LJSpeech-1.1", utterances=6, seconds=(0.3, 0.5))
+    exp = tmp_path / "exp"
+    tiny = [arg for key, value in WAVENET_CONFIGS["tiny"].items() for arg in ("--set", f"model.{key}={value}")]
+    result = wavegen_cli("recipe", "wavenet", "--data", "ljspeech", "--data-root", str(corpus), "--exp-dir", str(exp),
+                         "--max-steps", "2", *tiny, "--set", "data.test_utterances=2", "--set", "data.sample_rate=8000",
+                         "--set", "model.mel_channels=8", "--set", "model.upsample_scales=[4,4]",
+                         "--set", "model.n_fft=64", "--set", "model.fmax=4000", "--set", "train.batch_size=2",
+                         "--set", "train.crop_samples=400", "--set", "evaluate.crop_samples=800",
+                         "--set", "sample.speakers=1", "--set", f"publish.samples_dir={tmp_path / 'samples'}",
+                         cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    model = wavegen.load(exp / "model.safetensors")
+    assert model.mel is not None and model.sample_rate == 8000 and not model.config["speakers"]
+    published = sorted(p.name for p in (tmp_path / "samples").iterdir())
+    assert len(published) == 2 and any("vocoded" in name for name in published)
+    source, vocoded = (sf.read(str(tmp_path / "samples" / name))[0] for name in sorted(published, key=len))
+    assert len(source) == len(vocoded)
+
+
 @pytest.fixture
 def vocoder(tmp_path):
     torch.manual_seed(0)

@@ -22,6 +22,7 @@ Paine et al. 2016), and the fused kernels in ``kernels/``.
 
 from __future__ import annotations
 
+import math
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -81,10 +82,7 @@ class WaveNet(nn.Module):
     @property
     def hop(self) -> int:
         """Waveform samples per conditioning frame (the product of the upsampling strides)."""
-        hop = 1
-        for s in self.config["upsample_scales"]:
-            hop *= s
-        return hop
+        return math.prod(self.config["upsample_scales"])
 
     @property
     def receptive_field(self) -> int:
