@@ -18,6 +18,8 @@ Examples:
   wavegen recipe segan --data demo
   wavegen recipe segan --data voicebank --data-root /data/VoiceBank-DEMAND
   wavegen recipe segan --data demo --set train.batch_size=32 --max-steps 500 --device cuda
+  wavegen recipe wavenet --data vctk --data-root /data/VCTK-Corpus-0.92 --device cuda
+  wavegen recipe wavenet --data ljspeech --data-root /data/LJSpeech-1.1 --set train.batch_size=16
 """
 
 
@@ -36,13 +38,16 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="wavegen")
 @click.option("-v", "--verbose", is_flag=True, help="Log what each stage is doing.")
 def main(verbose: bool) -> None:
-    """wavegen: generative audio models — train recipes, enhance recordings, evaluate.
+    """wavegen: generative audio models — train recipes, enhance recordings, sample, evaluate.
 
     \b
     Start with the demo (trains SEGAN on a generated corpus, a few minutes on a CPU):
       wavegen recipe segan --data demo
     Then enhance your own recordings with the trained model:
       wavegen enhance --checkpoint exp/segan-demo/model.safetensors noisy.wav -o enhanced/
+    Train a small WaveNet on generated speakers and sample from it:
+      wavegen recipe wavenet --data demo
+      wavegen sample --checkpoint exp/wavenet-demo/model.safetensors -o out/ --speaker p226
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
