@@ -39,7 +39,7 @@ CASES = {
 def compare(name: str, device: str) -> dict:
     """Cached PyTorch vs the Triton kernel for one case: {"equal", "mismatches", "progress"}."""
     from wavegen.audio.wavenet import WAVENET_CONFIGS, WaveNet, sampling
-    from wavegen.audio.wavenet.kernels import gpu
+    from wavegen.audio.wavenet.kernels import gpu, packing
     from wavegen.core.autoregressive import make_draws
 
     channels, conditioning, batch, steps, temperature, rows, chunk = CASES[name]
@@ -55,15 +55,15 @@ def compare(name: str, device: str) -> dict:
     mel = torch.randn(batch, 5, steps // 4, device=device) if "mel_channels" in extra else None
     draws = make_draws(batch, steps, 1, seed=7)
     cached = sampling.generate(model, draws, speaker=speaker, mel=mel, temperature=temperature, path="cached")
-    done, chunk_steps = [], sampling.fused_chunk_steps
-    if chunk is not None:                    # gpu.generate looks the chunk rule up in sampling at each call
-        sampling.fused_chunk_steps = lambda *args: chunk
+    done, chunk_steps = [], packing.fused_chunk_steps
+    if chunk is not None:                    # conditioning_chunks looks the chunk rule up at each call
+        packing.fused_chunk_steps = lambda *args: chunk
     try:
         with torch.no_grad():
             cond = model.conditioning(batch, speaker, mel)
             fused = gpu.generate(model, draws, cond, temperature, done.append, block_rows=rows)
     finally:
-        sampling.fused_chunk_steps = chunk_steps
+        packing.fused_chunk_steps = chunk_steps
     return {"equal": torch.equal(cached, fused), "mismatches": int((cached != fused).sum()), "progress": done}
 
 

@@ -18,12 +18,13 @@ from pathlib import Path
 
 import torch
 
+from recipes._common import begin
 from wavegen.audio.segan.model import SEGAN, SEGAN_CONFIGS
 from wavegen.audio.segan.train import SEGANTask, draw_reference_batch
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
-from wavegen.core.experiment import Experiment, apply_overrides
-from wavegen.core.trainer import TrainConfig, Trainer, resolve_device, seed_everything
+from wavegen.core.experiment import Experiment
+from wavegen.core.trainer import TrainConfig, Trainer, seed_everything
 from wavegen.errors import WavegenError
 from wavegen.progress import seconds_callback, wrap_iterable
 
@@ -49,18 +50,11 @@ CONFIG = {
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config=CONFIG,
         make_corpus=None) -> str:
     """Run every stage (skipping finished ones) and return the results table."""
-    config = apply_overrides(base_config, overrides)
-    exp = Experiment(exp_dir, config)
-    device = resolve_device(config["train"]["device"])
-    dist.init_if_launched(device)
-    if make_corpus is not None:
-        data_root = exp.stage("corpus", config.get("corpus"),
-                              lambda: {"root": str(make_corpus(exp.dir / "corpus"))})["root"]
-    if data_root is None:
-        raise WavegenError("--data-root is required: the folder holding clean_trainset_28spk_wav, "
-                           "noisy_trainset_28spk_wav, clean_testset_wav and noisy_testset_wav")
+    config, exp, device, data_root = begin(
+        exp_dir, data_root, overrides, base_config, make_corpus,
+        "the folder holding clean_trainset_28spk_wav, noisy_trainset_28spk_wav, clean_testset_wav and noisy_testset_wav")
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
-                     lambda: prepare(Path(data_root), exp.dir / "data", config["data"]), always=True)
+                     lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
     # The noisy input's scores depend on the data alone: computed once, before training.
     noisy = exp.stage("score_noisy", {}, lambda: score(exp, data, "noisy", Path(data["test_noisy"])))
     exp.stage("train", config["model"] | config["train"], lambda: train(exp, data, config, device),

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import torch
 
+from recipes._common import begin
 from wavegen.audio.wavenet.model import WAVENET_CONFIGS, WaveNet
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
 from wavegen.core.experiment import Experiment, apply_overrides
-from wavegen.core.trainer import TrainConfig, Trainer, resolve_device, seed_everything
+from wavegen.core.trainer import TrainConfig, Trainer, seed_everything
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
 
@@ -38,19 +39,13 @@ TRAIN = {"max_steps": 200_000, "batch_size": 8, "crop_samples": 8000, "lr": 1e-3
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict,
         make_corpus=None) -> str:
     """Run every stage (skipping finished ones) and return the results table."""
-    config = apply_overrides(base_config, overrides)
-    if config["conditioning"] not in CONDITIONING:
-        raise WavegenError(f"conditioning={config['conditioning']!r}: expected one of {', '.join(CONDITIONING)}")
-    exp = Experiment(exp_dir, config)
-    device = resolve_device(config["train"]["device"])
-    dist.init_if_launched(device)
-    if make_corpus is not None:
-        data_root = exp.stage("corpus", config.get("corpus"),
-                              lambda: {"root": str(make_corpus(exp.dir / "corpus"))})["root"]
-    if data_root is None:
-        raise WavegenError(f"--data-root is required: the folder holding the {config['data']['kind']} corpus")
+    conditioning = apply_overrides(base_config, overrides)["conditioning"]
+    if conditioning not in CONDITIONING:
+        raise WavegenError(f"conditioning={conditioning!r}: expected one of {', '.join(CONDITIONING)}")
+    config, exp, device, data_root = begin(exp_dir, data_root, overrides, base_config, make_corpus,
+                                           f"the folder holding the {base_config['data']['kind']} corpus")
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
-                     lambda: prepare(Path(data_root), exp.dir / "data", config["data"]), always=True)
+                     lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
     exp.stage("train", {k: config[k] for k in ("model", "train", "conditioning")},
               lambda: train(exp, data, config, device), all_processes=True)
     main_process = dist.rank() == 0

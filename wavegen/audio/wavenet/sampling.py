@@ -70,26 +70,16 @@ def _reference(model: WaveNet, draws, cond: Conditioning | None, temperature: fl
     return history
 
 
-def fused_chunk_steps(batch: int, cond: Conditioning | None, layers: int, gate: int) -> int:
-    """Steps per fused call: long enough to amortise the call, short enough to bound conditioning memory."""
-    if cond is None or cond.length is None:
-        return 4096
-    return max(16, min(4096, (1 << 24) // (batch * layers * gate)))     # ≤ 64 MB of fp32 gate biases
-
-
 def _fused_cpu(model: WaveNet, draws, cond: Conditioning | None, temperature: float, progress) -> torch.Tensor:
     from wavegen.audio.wavenet.kernels.cpu import CpuSampler
-    from wavegen.audio.wavenet.kernels.packing import layer_conditioning, pack
+    from wavegen.audio.wavenet.kernels.packing import conditioning_chunks, pack
     packed = pack(model)
     batch, steps, _ = draws.shape
     L, _, G, *_ = packed.sizes
     sampler = CpuSampler(packed, batch)
     out = torch.empty(batch, steps, dtype=torch.long)
-    chunk = fused_chunk_steps(batch, cond, L, G)
     uniforms = draws[..., 0].float().cpu().numpy()
-    for start in range(0, steps, chunk):
-        stop = min(steps, start + chunk)
-        c = layer_conditioning(None if cond is None else cond.chunk(start, stop), L, G, batch)
+    for start, stop, c in conditioning_chunks(cond, batch, steps, L, G):
         out[:, start:stop] = torch.from_numpy(sampler.run(uniforms[:, start:stop], c.cpu().numpy(), temperature))
         if progress is not None:
             progress(stop - start)

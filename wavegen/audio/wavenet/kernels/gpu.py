@@ -38,7 +38,7 @@ from typing import Callable
 
 import torch
 
-from wavegen.audio.wavenet.kernels.packing import layer_conditioning, pack
+from wavegen.audio.wavenet.kernels.packing import conditioning_chunks, pack
 from wavegen.errors import WavegenError
 
 try:
@@ -243,8 +243,6 @@ def generate(model, draws: torch.Tensor, cond, temperature: float,
     ``cond`` is the model's :class:`Conditioning` or None. ``block_rows``
     overrides the rows per program (a power of two; for tests).
     """
-    from wavegen.audio.wavenet.sampling import fused_chunk_steps    # sampling imports this module
-
     if triton is None:
         raise WavegenError("the fused GPU path needs Triton (`pip install triton`, bundled with CUDA builds of "
                            "PyTorch on Linux); use --path cached instead")
@@ -269,10 +267,8 @@ def generate(model, draws: torch.Tensor, cond, temperature: float,
     blocks = dict(BLOCK_B=rows, BLOCK_R=_block(R), BLOCK_H=_block(G // 2), BLOCK_C=_block(C), BLOCK_K=16,
                   BLOCK_N=min(64, _block(max(S, A))), USE_DOT=rows >= 16, num_warps=_warps(rows))
     grid = (triton.cdiv(batch, rows),)
-    chunk = fused_chunk_steps(batch, cond, L, G)
-    for start in range(0, steps, chunk):
-        stop = min(steps, start + chunk)
-        c = layer_conditioning(None if cond is None else cond.chunk(start, stop), L, G, batch).to(device)
+    for start, stop, c in conditioning_chunks(cond, batch, steps, L, G):
+        c = c.to(device)
         _, cond_batch, cond_steps, _ = c.shape                                              # (L, B|1, n|1, G)
         _sample_chunk[grid](
             packed.embed, packed.input_bias, packed.dilated, packed.dilated_bias, packed.res_skip,

@@ -86,3 +86,21 @@ def layer_conditioning(cond: torch.Tensor | None, layers: int, gate: int, batch:
     if cond is None:
         return torch.zeros(layers, 1, 1, gate)
     return cond.detach().float().permute(1, 0, 3, 2).contiguous()
+
+
+def fused_chunk_steps(batch: int, cond, layers: int, gate: int) -> int:
+    """Steps per fused call: long enough to amortise the call, short enough to bound conditioning memory."""
+    if cond is None or cond.length is None:
+        return 4096
+    return max(16, min(4096, (1 << 24) // (batch * layers * gate)))     # ≤ 64 MB of fp32 gate biases
+
+
+def conditioning_chunks(cond, batch: int, steps: int, layers: int, gate: int):
+    """(start, stop, gate biases (L, B|1, n|1, G)) for each fused call over ``steps`` steps.
+
+    ``cond`` is the model's ``Conditioning`` or None.
+    """
+    chunk = fused_chunk_steps(batch, cond, layers, gate)
+    for start in range(0, steps, chunk):
+        stop = min(steps, start + chunk)
+        yield start, stop, layer_conditioning(None if cond is None else cond.chunk(start, stop), layers, gate, batch)
