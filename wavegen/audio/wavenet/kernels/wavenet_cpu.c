@@ -110,11 +110,9 @@ static void matmul_bias(const float *x, int ldx, const float *w, int ldw, const 
 }
 
 static int64_t draw(const float *logits, int classes, float temperature, float u, float *scratch) {
-    float m = -INFINITY;
-    for (int c = 0; c < classes; c++) {
-        scratch[c] = logits[c] / temperature;
-        m = scratch[c] > m ? scratch[c] : m;
-    }
+    for (int c = 0; c < classes; c++) scratch[c] = logits[c] / temperature;
+    float m = scratch[0];                  /* not -INFINITY: -ffast-math assumes finite values */
+    for (int c = 1; c < classes; c++) m = scratch[c] > m ? scratch[c] : m;
     float total = 0.0f;
     for (int c = 0; c < classes; c++) {
         scratch[c] = expf(scratch[c] - m);
