@@ -57,7 +57,7 @@ def compare(name: str, device: str) -> dict:
     cached = sampling.generate(model, draws, speaker=speaker, mel=mel, temperature=temperature, path="cached")
     done, chunk_steps = [], packing.fused_chunk_steps
     if chunk is not None:                    # conditioning_chunks looks the chunk rule up at each call
-        packing.fused_chunk_steps = lambda *args: chunk
+        packing.fused_chunk_steps = lambda *args, **limits: chunk
     try:
         with torch.no_grad():
             cond = model.conditioning(batch, speaker, mel)

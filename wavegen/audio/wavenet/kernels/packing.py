@@ -88,19 +88,26 @@ def layer_conditioning(cond: torch.Tensor | None, layers: int, gate: int, batch:
     return cond.detach().float().permute(1, 0, 3, 2).contiguous()
 
 
-def fused_chunk_steps(batch: int, cond, layers: int, gate: int) -> int:
-    """Steps per fused call: long enough to amortise the call, short enough to bound conditioning memory."""
+def fused_chunk_steps(batch: int, cond, layers: int, gate: int, *, max_steps: int | None = 4096,
+                      budget_bytes: int = 1 << 26) -> int | None:
+    """Steps per fused call, or None for all of them in one call.
+
+    Without local (mel) conditioning nothing grows with time, so a call may run
+    every step; ``max_steps`` caps it anyway where progress reports are wanted.
+    With it, a call's gate biases (B·L·G fp32 per step) stay within ``budget_bytes``.
+    """
     if cond is None or cond.length is None:
-        return 4096
-    return max(16, min(4096, (1 << 24) // (batch * layers * gate)))     # ≤ 64 MB of fp32 gate biases
+        return max_steps
+    steps = max(16, budget_bytes // (4 * batch * layers * gate))
+    return steps if max_steps is None else min(max_steps, steps)
 
 
-def conditioning_chunks(cond, batch: int, steps: int, layers: int, gate: int):
+def conditioning_chunks(cond, batch: int, steps: int, layers: int, gate: int, **limits):
     """(start, stop, gate biases (L, B|1, n|1, G)) for each fused call over ``steps`` steps.
 
-    ``cond`` is the model's ``Conditioning`` or None.
+    ``cond`` is the model's ``Conditioning`` or None; ``limits`` go to :func:`fused_chunk_steps`.
     """
-    chunk = fused_chunk_steps(batch, cond, layers, gate)
+    chunk = fused_chunk_steps(batch, cond, layers, gate, **limits) or steps
     for start in range(0, steps, chunk):
         stop = min(steps, start + chunk)
         yield start, stop, layer_conditioning(None if cond is None else cond.chunk(start, stop), layers, gate, batch)
