@@ -46,7 +46,7 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
                                            f"the folder holding the {base_config['data']['kind']} corpus")
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
                      lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
-    exp.stage("train", {k: config[k] for k in ("model", "train", "conditioning")},
+    exp.stage("train", {k: config[k] for k in ("data", "model", "train", "conditioning")},
               lambda: train(exp, data, config, device), all_processes=True)
     main_process = dist.rank() == 0
     dist.shutdown()
