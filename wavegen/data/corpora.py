@@ -36,7 +36,7 @@ from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample
 from wavegen.core.files import write_json_atomic
-from wavegen.data.packed import fit_length, from_int16, resampled_length, to_int16
+from wavegen.data.packed import CropIndex, fit_length, from_int16, resampled_length, to_int16
 from wavegen.errors import AudioFileError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -379,24 +379,17 @@ class WaveformCrops(Dataset):
     """
 
     def __init__(self, manifest: CorpusManifest, split: str | None, crop_length: int, hop: int):
-        if crop_length <= 0 or hop <= 0:
-            raise ValueError(f"crop_length and hop must be positive, got {crop_length} and {hop}")
         self.manifest, self.split, self.crop_length, self.hop = manifest, split, crop_length, hop
         self.utterances = np.asarray(manifest.indices(split), dtype=np.int64)
-        lengths = np.array([manifest.utterances[i].length for i in self.utterances], dtype=np.int64)
-        counts = 1 + -(-np.maximum(lengths - crop_length, 0) // hop)
-        self._first_crop = np.concatenate([[0], np.cumsum(counts)])      # (U + 1,)
+        self.crops = CropIndex([manifest.utterances[i].length for i in self.utterances], crop_length, hop)
 
     def __len__(self) -> int:
-        return int(self._first_crop[-1])
+        return len(self.crops)
 
     def locate(self, index: int) -> tuple[int, int]:
         """(utterance index in the manifest, start within it; negative = front padding) of crop ``index``."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"crop {index} out of range for {len(self)} crops")
-        position = int(np.searchsorted(self._first_crop, index, side="right")) - 1
+        position, k = self.crops.locate(index)
         utterance = int(self.utterances[position])
-        k = index - int(self._first_crop[position])
         return utterance, min(k * self.hop, self.manifest.utterances[utterance].length - self.crop_length)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:

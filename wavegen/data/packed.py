@@ -25,3 +25,27 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
 def from_int16(packed: np.ndarray) -> np.ndarray:
     """int16 -> float32 in [-1, 1)."""
     return packed.astype(np.float32) / np.float32(INT16_SCALE)
+
+
+class CropIndex:
+    """Numbering of fixed-length crops taken every ``hop`` samples over utterances of given lengths.
+
+    An utterance of length L gives ``1 + ceil(max(L - crop, 0) / hop)`` crops; where
+    the last one starts (padded, or moved back) is the reader's choice.
+    """
+
+    def __init__(self, lengths: np.ndarray, crop: int, hop: int):
+        if crop <= 0 or hop <= 0:
+            raise ValueError(f"crop length and hop must be positive, got {crop} and {hop}")
+        counts = 1 + -(-np.maximum(np.asarray(lengths, dtype=np.int64) - crop, 0) // hop)
+        self._first = np.concatenate([[0], np.cumsum(counts)])            # (U + 1,)
+
+    def __len__(self) -> int:
+        return int(self._first[-1])
+
+    def locate(self, index: int) -> tuple[int, int]:
+        """(position of the utterance in ``lengths``, crop number k within it) of crop ``index``."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"crop {index} out of range for {len(self)} crops")
+        position = int(np.searchsorted(self._first, index, side="right")) - 1
+        return position, index - int(self._first[position])

@@ -39,7 +39,7 @@ from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample, write_audio
 from wavegen.core.files import write_json_atomic
-from wavegen.data.packed import fit_length, from_int16, resampled_length, to_int16
+from wavegen.data.packed import CropIndex, fit_length, from_int16, resampled_length, to_int16
 from wavegen.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -243,25 +243,19 @@ class VoiceBankWindows(Dataset):
 
     def __init__(self, manifest: VoiceBankManifest, window: int = 16384, hop: int = 8192,
                  utterances: Iterable[int] | None = None):
-        if window <= 0 or hop <= 0:
-            raise ValueError(f"window and hop must be positive, got window={window}, hop={hop}")
         self.manifest, self.window, self.hop = manifest, window, hop
         self.utterances = (np.arange(len(manifest.train_names)) if utterances is None
                            else np.asarray(list(utterances), dtype=np.int64))
-        lengths = manifest.train_lengths[self.utterances]
-        counts = 1 + -(-np.maximum(lengths - window, 0) // hop)
-        self._first_window = np.concatenate([[0], np.cumsum(counts)])    # (U + 1,)
+        self.windows = CropIndex(manifest.train_lengths[self.utterances], window, hop)
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
-        return int(self._first_window[-1])
+        return len(self.windows)
 
     def locate(self, index: int) -> tuple[int, int]:
         """(utterance index in the manifest, first sample within it) of window ``index``."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"window {index} out of range for {len(self)} windows")
-        position = int(np.searchsorted(self._first_window, index, side="right")) - 1
-        return int(self.utterances[position]), (index - int(self._first_window[position])) * self.hop
+        position, k = self.windows.locate(index)
+        return int(self.utterances[position]), k * self.hop
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         utterance, start = self.locate(int(index))
