@@ -201,5 +201,25 @@ def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, m
     click.echo(f"wrote {len(paths)} files into {output_dir}")
 
 
+@main.command()
+def doctor():
+    """Check the installation: every compiled dependency, exercised as wavegen uses it.
+
+    Prints one line per check (package versions against wavegen's pins, torch,
+    torchaudio, soundfile, pesq, pystoi, espeak-ng, the fused WaveNet CPU
+    kernel); exits 1 if anything is broken, with the fix.
+    """
+    from wavegen.doctor import failures, run_checks
+
+    checks = run_checks()
+    for check in checks:
+        click.echo(check.line())
+    broken = failures(checks)
+    for line in broken:
+        click.echo(f"error: {line}", err=True)
+    if broken:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()
