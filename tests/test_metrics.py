@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pesq as pesq_package
@@ -60,8 +61,50 @@ def loop_frames(x: np.ndarray, fs: int) -> list[np.ndarray]:
 
 
 def mean_of_best_95(values) -> float:
-    values = sorted(values)
+    # MATLAB's sort puts NaN after everything, -Inf first and Inf just before the NaNs
+    values = sorted(values, key=lambda v: (math.isnan(v), v))
     return float(np.mean(values[: int(math.floor(0.95 * len(values) + 0.5))]))
+
+
+def composite_m_lpcoeff(frame: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """composite.m's lpcoeff, line by line (0-based): autocorrelation R, then Levinson-Durbin."""
+    winlength = len(frame)
+    R = np.array([np.sum(frame[: winlength - k] * frame[k:]) for k in range(order + 1)])
+    a = np.ones(order)
+    E = [R[0]]
+    for i in range(order):
+        a_past = a[:i].copy()
+        sum_term = sum(a_past[j] * R[i - j] for j in range(i))
+        rcoeff = (R[i + 1] - sum_term) / E[i]
+        a[i] = rcoeff
+        for j in range(i):
+            a[j] = a_past[j] - rcoeff * a_past[i - 1 - j]
+        E.append((1 - rcoeff * rcoeff) * E[i])
+    return R, np.r_[1.0, -a]
+
+
+def composite_m_llr(clean: np.ndarray, processed: np.ndarray, fs: int) -> list[float]:
+    """composite.m's llr(): the per-frame log(numerator / denominator), with no cap."""
+    P = 10 if fs < 10000 else 16
+    distortion = []
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for clean_frame, processed_frame in zip(loop_frames(clean, fs), loop_frames(processed, fs)):
+            R_clean, A_clean = composite_m_lpcoeff(clean_frame, P)
+            _, A_processed = composite_m_lpcoeff(processed_frame, P)
+            numerator = A_processed @ scipy.linalg.toeplitz(R_clean) @ A_processed
+            denominator = A_clean @ scipy.linalg.toeplitz(R_clean) @ A_clean
+            distortion.append(float(np.log(numerator / denominator)))
+    return distortion
+
+
+def speech_with_digital_silence() -> tuple[np.ndarray, np.ndarray]:
+    """Speech-like bursts with two 0.1 s stretches of exact zeros; the estimate adds faint
+    white noise everywhere. Against eps-only reference frames that noise gives LLRs near 25."""
+    reference = speech_like(2.0, seed=0)
+    t = np.arange(len(reference)) / FS
+    reference[((t >= 0.3) & (t < 0.4)) | ((t >= 1.3) & (t < 1.4))] = 0.0
+    estimate = reference + 0.003 * np.random.default_rng(3).standard_normal(len(reference))
+    return reference, estimate
 
 
 # --------------------------------------------------------------------------- segmental SNR
@@ -134,10 +177,68 @@ def test_llr_matches_toeplitz_solve_and_itakura_formula(fs):
         r_ref = autocorrelation(ref)
         a_ref, a_est = lpc_polynomial(r_ref), lpc_polynomial(autocorrelation(est))
         matrix = scipy.linalg.toeplitz(r_ref)
-        value = math.log((a_est @ matrix @ a_est) / (a_ref @ matrix @ a_ref))
-        per_frame.append(min(max(value, 0.0), 2.0))
+        per_frame.append(math.log((a_est @ matrix @ a_est) / (a_ref @ matrix @ a_ref)))
     assert 0 < np.mean(per_frame)
     assert metrics.llr(reference, estimate, fs) == pytest.approx(mean_of_best_95(per_frame), rel=1e-6)
+
+
+def test_llr_is_composite_m_uncapped_on_speech_with_digital_silence():
+    reference, estimate = speech_with_digital_silence()
+    per_frame = composite_m_llr(reference, estimate, FS)
+    expected = mean_of_best_95(per_frame)
+    # the frames that tell composite.m's LLR from comp_llr.m's capped one
+    assert sum(value > 2 for value in per_frame) >= 10 and max(per_frame) > 20
+    capped = mean_of_best_95([min(max(value, 0.0), 2.0) for value in per_frame])
+    assert abs(capped - expected) > 0.1
+    assert metrics.llr(reference, estimate, FS) == pytest.approx(expected, abs=0.01)
+    # the eps-only frames are ill-conditioned (their LPC whitens a smooth Hann bump), so the
+    # summation order in Levinson-Durbin shows in the third decimal of a value near 25
+    np.testing.assert_allclose(
+        metrics.llr_per_frame(*metrics._composite_input(reference, estimate, FS), 16), per_frame, atol=0.01)
+
+
+def test_csig_and_covl_follow_composite_m_on_speech_with_digital_silence():
+    reference, estimate = speech_with_digital_silence()
+    pesq = pesq_package.pesq(FS, reference, estimate, "wb")
+    wss = loop_wss(reference, estimate, FS)
+    llr_values = composite_m_llr(reference, estimate, FS)
+
+    def csig_covl(llr_mean):
+        return (min(5, max(1, 3.093 - 1.029 * llr_mean + 0.603 * pesq - 0.009 * wss)),
+                min(5, max(1, 1.594 + 0.805 * pesq - 0.512 * llr_mean - 0.007 * wss)))
+
+    csig, covl = csig_covl(mean_of_best_95(llr_values))
+    capped_csig, capped_covl = csig_covl(mean_of_best_95([min(max(v, 0.0), 2.0) for v in llr_values]))
+    assert 1 < csig < 5 and 1 < covl < 5          # inside the clip, so the comparison means something
+    assert abs(capped_csig - csig) > 0.1 and abs(capped_covl - covl) > 0.1
+
+    scores = metrics.composite(reference, estimate, FS)
+    assert scores["csig"] == pytest.approx(csig, abs=0.01)
+    assert scores["covl"] == pytest.approx(covl, abs=0.01)
+    assert scores["llr"] == pytest.approx(mean_of_best_95(llr_values), abs=0.01)
+
+
+def test_llr_frames_without_a_value_fall_out_with_the_worst_5_percent_as_in_matlab():
+    # a reference of exactly -eps becomes 0 after composite.m's + eps: R = 0, the LPC is 0/0
+    # and the frame's LLR NaN; MATLAB's sort puts those last, among the 5% it drops
+    reference, estimate = speech_with_digital_silence()
+    eps = np.finfo(float).eps
+    few, many = reference.copy(), reference.copy()
+    few[15960:16920] = -eps           # frames 133..137: 5 of 262 (13 are dropped)
+    many[15960:19920] = -eps          # frames 133..162: 30
+    for signal, undefined_frames in ((few, 5), (many, 30)):
+        per_frame = composite_m_llr(signal, estimate, FS)
+        assert sum(math.isnan(v) for v in per_frame) == undefined_frames
+        assert np.isnan(metrics.llr_per_frame(*metrics._composite_input(signal, estimate, FS), 16)).sum() \
+            == undefined_frames
+    assert metrics.llr(few, estimate, FS) == pytest.approx(mean_of_best_95(composite_m_llr(few, estimate, FS)),
+                                                          abs=0.01)
+    assert math.isnan(mean_of_best_95(composite_m_llr(many, estimate, FS)))
+    assert math.isnan(metrics.llr(many, estimate, FS))
+    # MATLAB's max(1, NaN) would report Csig = Covl = 1; we report them undefined
+    scores = metrics.composite(many, estimate, FS)
+    assert math.isnan(scores["csig"]) and math.isnan(scores["covl"])
+    assert 1 <= scores["cbak"] <= 5
 
 
 # --------------------------------------------------------------------------- WSS
@@ -294,6 +395,43 @@ def test_stoi_equals_pystoi(clean, noisy, extended):
     assert metrics.stoi(clean, clean, FS, extended=extended) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("extended", [False, True])
+def test_stoi_is_nan_where_pystoi_returns_its_1e_5_placeholder(clean, extended):
+    # 2 s, but speech only in 0.3 s of it: pystoi drops the silent frames, warns and returns 1e-5
+    burst = np.zeros_like(clean)
+    burst[8000:12800] = clean[8000:12800]
+    with pytest.warns(RuntimeWarning, match="Not enough STFT frames"):
+        assert pystoi.stoi(burst, burst, FS, extended=extended) == 1e-5
+    assert math.isnan(metrics.stoi(burst, burst, FS, extended=extended))
+    assert math.isnan(metrics.stoi(clean[:4800], clean[:4800], FS, extended=extended))   # 0.3 s in all
+    assert math.isnan(metrics.stoi(clean[:300], clean[:300], FS, extended=extended))     # pystoi crashes here
+
+
+@pytest.mark.parametrize("fs", [8000, 16000, 22050])
+def test_stoi_length_check_agrees_with_pystoi_at_the_30_frame_boundary(fs):
+    # the shortest signal pystoi scores: ceil(n * 10000 / fs) > 4096 samples at 10 kHz
+    shortest = next(n for n in range(int(0.40 * fs), int(0.42 * fs)) if -(-n * 10000 // fs) > 4096)
+    rng = np.random.default_rng(13)
+    for n, defined in ((shortest - 1, False), (shortest, True)):
+        x = rng.standard_normal(n)
+        y = x + 0.3 * rng.standard_normal(n)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            expected = pystoi.stoi(x, y, fs)
+        assert bool(caught) is not defined
+        ours = metrics.stoi(x, y, fs)
+        assert ours == pytest.approx(expected, abs=1e-12) if defined else math.isnan(ours)
+
+
+@pytest.mark.parametrize("extended", [False, True])
+def test_stoi_of_a_silent_reference_or_estimate_is_nan_not_pystois_0(clean, extended):
+    silence = np.zeros_like(clean)
+    assert abs(pystoi.stoi(clean, silence, FS, extended=extended)) < 0.01    # what pystoi says
+    assert math.isnan(metrics.stoi(clean, silence, FS, extended=extended))
+    assert math.isnan(metrics.stoi(silence, clean, FS, extended=extended))
+    assert math.isnan(metrics.stoi(silence, silence, FS, extended=extended))
+
+
 # --------------------------------------------------------------------------- everything
 
 def test_evaluate_pair_reports_every_metric_consistently(clean, noisy):
@@ -305,6 +443,23 @@ def test_evaluate_pair_reports_every_metric_consistently(clean, noisy):
     assert scores["si_sdr"] == pytest.approx(metrics.si_sdr(clean, noisy))
     assert scores["estoi"] == pytest.approx(pystoi.stoi(clean, noisy, FS, extended=True))
     assert all(isinstance(value, float) for value in scores.values())
+
+
+def test_evaluate_pair_with_reasons_says_why_each_value_is_not_finite(clean):
+    scores, reasons = metrics.evaluate_pair_with_reasons(clean, np.zeros_like(clean), FS)
+    assert scores == pytest.approx(metrics.evaluate_pair(clean, np.zeros_like(clean), FS), nan_ok=True)
+    assert {m for m, v in scores.items() if not math.isfinite(v)} == set(reasons)
+    assert reasons == {"pesq": "the estimate is all zeros", "stoi": "the estimate is all zeros",
+                       "estoi": "the estimate is all zeros", "si_sdr": "the estimate is all zeros",
+                       "csig": "pesq undefined", "cbak": "pesq undefined", "covl": "pesq undefined"}
+
+    scores, reasons = metrics.evaluate_pair_with_reasons(clean, clean, FS)
+    assert scores["si_sdr"] == math.inf and reasons == {"si_sdr": "estimate identical to reference"}
+    _, reasons = metrics.evaluate_pair_with_reasons(clean, 0.5 * clean, FS)
+    assert reasons == {"si_sdr": "estimate is the reference times a gain"}
+    _, reasons = metrics.evaluate_pair_with_reasons(clean[:4800], clean[:4800][::-1].copy(), FS)
+    assert reasons["stoi"] == reasons["estoi"] == "fewer than 30 frames with speech (the signal is shorter than 0.41 s)"
+    assert metrics._REASONS.get() is None                      # nothing collects outside the call
 
 
 def test_bad_input_raises_a_clear_error(clean):

@@ -11,20 +11,25 @@ sample rate ``fs`` and returns plain floats.
   three regression models (Csig, Cbak, Covl) of Hu & Loizou, "Evaluation of
   objective quality measures for speech enhancement", IEEE TASLP 16(1), 2008,
   computed as their ``composite.m`` (Loizou, "Speech Enhancement: Theory and
-  Practice") computes them: 30 ms frames, a quarter-frame hop, MATLAB's
-  ``hanning`` window, and the mean over the best 95% of frames for LLR and WSS.
+  Practice", revision 10/09/2006) computes them: ``eps`` added to both
+  signals, 30 ms frames, a quarter-frame hop, MATLAB's ``hanning`` window, and
+  the mean over the best 95% of frames for LLR and WSS. The LLR is composite.m's,
+  with no per-frame cap: the [0, 2] clamp of the stand-alone ``comp_llr.m`` is
+  not part of composite.m, and with digital silence between words it changes
+  Csig and Covl by up to 2 points.
 - ``si_sdr``: scale-invariant SDR, Le Roux et al., "SDR - half-baked or well
   done?", ICASSP 2019, eq. (1).
 
 Inputs of the wrong shape or of different lengths raise :class:`WavegenError`.
-A measure that is undefined for a valid input (PESQ of a silent or too-short
-signal, frame-based measures of a signal shorter than one frame) is returned
-as NaN and logged as a warning, so that one bad file does not stop a folder
-evaluation.
+A measure that is undefined for a valid input (PESQ or STOI of a silent or
+too-short signal, frame-based measures of a signal shorter than one frame) is
+returned as NaN and logged as a warning, so that one bad file does not stop a
+folder evaluation; :func:`evaluate_pair_with_reasons` also returns why.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 import math
@@ -44,7 +49,6 @@ METRIC_NAMES = ("pesq", "stoi", "estoi", "ssnr", "llr", "wss", "csig", "cbak", "
 
 PESQ_SAMPLE_RATE = 16000
 SEGMENTAL_SNR_RANGE_DB = (-10.0, 35.0)   # composite.m MIN_SNR, MAX_SNR
-LLR_RANGE = (0.0, 2.0)                   # 2 is comp_llr.m's cap; 0 is the measure's own minimum
 BEST_FRAME_FRACTION = 0.95               # composite.m alpha
 WSS_KMAX = 20.0                          # Klatt (1982), p. 1280
 WSS_KLOCMAX = 1.0
@@ -61,6 +65,34 @@ CRITICAL_BAND_WIDTHS_HZ = np.array([
 
 _EPS = float(np.finfo(np.float64).eps)   # MATLAB's eps, which composite.m adds to both signals
 
+# pystoi 0.4.1 (after Taal's stoi.m): 10 kHz, 256-sample frames with a 128 hop, and
+# intermediate intelligibility over segments of 30 STFT frames
+STOI_RATE, STOI_FRAME, STOI_HOP, STOI_SEGMENT = 10000, 256, 128, 30
+TOO_FEW_STOI_FRAMES = "fewer than 30 frames with speech"
+
+SHORTER_THAN_ONE_FRAME = "shorter than one 30 ms frame plus a hop"
+
+
+# --------------------------------------------------------------------------- why a value is undefined
+
+# While evaluate_pair_with_reasons runs, the metrics note here why a value is NaN or
+# infinite; a context variable keeps every metric's signature (and return type) plain.
+_REASONS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "wavegen_metric_reasons", default=None)
+
+
+def _undefined(metric: str, reason: str) -> float:
+    """Log why ``metric`` is undefined, note it for the caller, and return NaN."""
+    log.warning("%s undefined: %s", metric, reason)
+    _note(metric, reason)
+    return math.nan
+
+
+def _note(metric: str, reason: str) -> None:
+    reasons = _REASONS.get()
+    if reasons is not None:
+        reasons.setdefault(metric, reason)
+
 
 # --------------------------------------------------------------------------- PESQ, STOI
 
@@ -75,31 +107,71 @@ def pesq_wb(reference: np.ndarray, estimate: np.ndarray, fs: int) -> float:
     if fs != PESQ_SAMPLE_RATE:
         reference = resample(reference, fs, PESQ_SAMPLE_RATE).double().numpy()
         estimate = resample(estimate, fs, PESQ_SAMPLE_RATE).double().numpy()
-    if not np.any(reference) or not np.any(estimate):
+    silent = _silent_side(reference, estimate)
+    if silent:
         # the package divides by the peak of both signals and fails with an unrelated message
-        log.warning("PESQ undefined: the %s is all zeros", "reference" if not np.any(reference) else "estimate")
-        return math.nan
+        return _undefined("pesq", f"the {silent} is all zeros")
     try:
         return float(pesq_package.pesq(PESQ_SAMPLE_RATE, reference, estimate, "wb"))
     except pesq_package.PesqError as exc:  # NoUtterancesError, BufferTooShortError
         message = exc.args[0].decode() if exc.args and isinstance(exc.args[0], bytes) else str(exc)
-        log.warning("PESQ undefined: %s", message)
-        return math.nan
+        return _undefined("pesq", message)
 
 
 def stoi(reference: np.ndarray, estimate: np.ndarray, fs: int, extended: bool = False) -> float:
     """STOI (Taal et al. 2011) or, with ``extended=True``, ESTOI (Jensen & Taal 2016).
 
-    ``pystoi`` resamples to 10 kHz itself. When fewer than 30 non-silent
-    frames remain it returns 1e-5; that value is passed on and logged.
+    ``pystoi`` resamples to 10 kHz itself and drops the frames more than 40 dB
+    below the reference's loudest. Returns NaN (and logs why) where the measure
+    is undefined:
+
+    - fewer than 30 frames are left (STOI correlates 30-frame segments). pystoi
+      warns and returns a placeholder 1e-5 there, which would pass for a score
+      and drag a mean down; a signal of 0.41 s or less (at 10 kHz: 4096
+      samples, 30 frames) never has enough, and pystoi crashes below one frame,
+      so that case is decided here without calling it;
+    - the reference or the estimate is all zeros: a correlation with a constant
+      is 0/0. pystoi returns 0 (STOI) or a small random number (ESTOI, which
+      adds eps-sized noise) there.
     """
     reference, estimate = _checked_pair(reference, estimate)
+    name = "estoi" if extended else "stoi"
+    silent = _silent_side(reference, estimate)
+    if silent:
+        return _undefined(name, f"the {silent} is all zeros")
+    if _stoi_frame_count(len(reference), fs) - 1 < STOI_SEGMENT:
+        return _undefined(name, f"{TOO_FEW_STOI_FRAMES} (the signal is shorter than 0.41 s)")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = float(pystoi.stoi(reference, estimate, fs, extended=extended))
+    placeholder = False
     for warning in caught:
-        log.warning("%s: %s", "ESTOI" if extended else "STOI", warning.message)
+        if "Not enough STFT frames" in str(warning.message):
+            placeholder = True
+        else:
+            log.warning("%s: %s", name, warning.message)
+    if placeholder:
+        return _undefined(name, TOO_FEW_STOI_FRAMES)
     return value
+
+
+def _stoi_frame_count(length: int, fs: int) -> int:
+    """How many frames pystoi's silent-frame removal sees in a signal of ``length`` samples.
+
+    pystoi resamples with ``resample_poly`` (ceil(length * 10000 / fs) samples)
+    and takes frames at range(0, length - 256, 128). Keeping all M of them
+    leaves M - 1 STFT frames, so M - 1 < 30 means the 1e-5 placeholder.
+    """
+    resampled = length if fs == STOI_RATE else -(-length * STOI_RATE // fs)
+    return max(0, -(-(resampled - STOI_FRAME) // STOI_HOP))
+
+
+def _silent_side(reference: np.ndarray, estimate: np.ndarray) -> str | None:
+    if not np.any(reference):
+        return "reference"
+    if not np.any(estimate):
+        return "estimate"
+    return None
 
 
 # --------------------------------------------------------------------------- composite.m framing
@@ -121,8 +193,15 @@ def composite_frames(signal: np.ndarray, fs: int) -> np.ndarray:
 
 
 def _frame_geometry(fs: int) -> tuple[int, int]:
-    winlength = int(math.floor(30 * fs / 1000 + 0.5))   # MATLAB round: half away from zero
+    winlength = _matlab_round(30 * fs / 1000)
     return winlength, winlength // 4
+
+
+def _matlab_round(x: float) -> int:
+    """MATLAB's ``round`` for x >= 0: halves go up. (floor(x + 0.5) is not quite it:
+    0.49999999999999994 + 0.5 rounds to 1.0 in floating point.)"""
+    whole = math.floor(x)
+    return whole + (1 if x - whole >= 0.5 else 0)   # x - floor(x) is exact for x >= 0
 
 
 @functools.lru_cache(maxsize=8)
@@ -138,16 +217,23 @@ def _composite_input(reference, estimate, fs: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _mean_of_best(values: np.ndarray, fraction: float = BEST_FRAME_FRACTION) -> float:
-    """Mean of the smallest ``round(fraction * n)`` values (MATLAB rounding)."""
-    keep = int(math.floor(len(values) * fraction + 0.5))
+    """composite.m's ``mean(sort(v)(1:round(length(v) * alpha)))``.
+
+    numpy's sort orders as MATLAB's does: -inf first, +inf after every finite
+    value, NaN last. So NaN values (undefined frames) fall among the dropped
+    worst 5% and make the mean NaN only when there are more of them than that;
+    a -inf makes it -inf; +inf and -inf together make it NaN, as in MATLAB.
+    """
+    keep = _matlab_round(len(values) * fraction)
     if keep == 0:
         return math.nan
-    return float(np.mean(np.sort(values)[:keep]))
+    with np.errstate(invalid="ignore"):   # inf - inf inside the mean: NaN, as in MATLAB
+        return float(np.mean(np.sort(values)[:keep]))
 
 
 def _warn_if_no_frames(frames: np.ndarray, name: str) -> bool:
     if len(frames) == 0:
-        log.warning("%s undefined: the signal is shorter than one 30 ms frame plus a hop", name)
+        _undefined(name, SHORTER_THAN_ONE_FRAME)
         return True
     return False
 
@@ -161,7 +247,7 @@ def segmental_snr(reference: np.ndarray, estimate: np.ndarray, fs: int) -> float
     even when the estimate matches it (its energy is only the added eps).
     """
     reference_frames, estimate_frames = _composite_input(reference, estimate, fs)
-    if _warn_if_no_frames(reference_frames, "segmental SNR"):
+    if _warn_if_no_frames(reference_frames, "ssnr"):
         return math.nan
     return float(np.mean(segmental_snr_per_frame(reference_frames, estimate_frames)))
 
@@ -182,20 +268,53 @@ def lpc_order(fs: int) -> int:
 
 
 def llr(reference: np.ndarray, estimate: np.ndarray, fs: int) -> float:
-    """Log-likelihood ratio (Itakura), per frame clamped to [0, 2], mean of the best 95% of frames.
+    """Log-likelihood ratio (Itakura) as composite.m computes it: mean of the best 95% of frames.
 
-    d = log( a_hat^T R a_hat / a^T R a ), with a and a_hat the LPC vectors of
-    the reference and estimate frames and R the reference's autocorrelation
-    (Toeplitz) matrix; Hu & Loizou (2008), eq. (2). The LPC order is
-    composite.m's (:func:`lpc_order`): 16 at 16 kHz, 10 below 10 kHz.
+    d = log( a_hat^T R a_hat / a^T R a ) per frame, with a and a_hat the LPC
+    vectors of the reference and estimate frames and R the reference's
+    autocorrelation (Toeplitz) matrix; Hu & Loizou (2008), eq. (2). The LPC
+    order is composite.m's (:func:`lpc_order`): 16 at 16 kHz, 10 below 10 kHz.
+    Frames are not capped: where the reference is digital silence (only the
+    added eps) and the estimate is not, d reaches 20 or more, and those frames
+    count unless they are among the worst 5%. (``comp_llr.m`` clamps each frame
+    to [0, 2]; composite.m, whose LLR Csig and Covl were fitted with, does not.)
+
+    A frame without a value (NaN: see :func:`llr_per_frame`) sorts last, as in
+    MATLAB, so up to 5% of them drop out with the worst frames; with more the
+    result is NaN. The result is +-inf only if some frame's ratio is 0 or
+    infinite (an LPC prediction error of exactly zero), which MATLAB would
+    report the same way.
     """
     reference_frames, estimate_frames = _composite_input(reference, estimate, fs)
-    if _warn_if_no_frames(reference_frames, "LLR"):
+    if _warn_if_no_frames(reference_frames, "llr"):
         return math.nan
-    return _mean_of_best(llr_per_frame(reference_frames, estimate_frames, lpc_order(fs)))
+    per_frame = llr_per_frame(reference_frames, estimate_frames, lpc_order(fs))
+    value = _mean_of_best(per_frame)
+    undefined = int(np.isnan(per_frame).sum())
+    if math.isnan(value):
+        if undefined > len(per_frame) - _matlab_round(len(per_frame) * BEST_FRAME_FRACTION):
+            reason = (f"{undefined} of {len(per_frame)} frames have no LLR (frames of zeros after the added "
+                      f"eps, or a failed LPC recursion), more than the worst 5% left out")
+        else:
+            reason = "frame LLRs of both +inf and -inf"
+        return _undefined("llr", reason)
+    if math.isinf(value):
+        log.warning("llr is %s: a frame's LPC prediction error is exactly zero", value)
+        _note("llr", "a frame's LPC prediction error is exactly zero")
+    elif undefined:
+        log.info("llr: %d of %d frames have no LLR; left out with the worst 5%%", undefined, len(per_frame))
+    return value
 
 
 def llr_per_frame(reference_frames: np.ndarray, estimate_frames: np.ndarray, order: int) -> np.ndarray:
+    """composite.m's per-frame LLR, log(numerator / denominator), without a cap.
+
+    Where a frame has no value we keep what IEEE arithmetic gives, as MATLAB
+    does: a frame of zeros has R = 0 and an LPC polynomial of NaN (0/0 in the
+    recursion), hence NaN; x/0 gives +inf and log(0) gives -inf. One place
+    differs: MATLAB's log of a negative ratio (only possible through rounding
+    in an ill-conditioned frame) is complex; here it is NaN, an undefined frame.
+    """
     r_ref, a_ref = lpc_autocorrelation(reference_frames, order)
     _, a_est = lpc_autocorrelation(estimate_frames, order)
     lags = np.abs(np.arange(order + 1)[:, None] - np.arange(order + 1)[None, :])
@@ -203,9 +322,7 @@ def llr_per_frame(reference_frames: np.ndarray, estimate_frames: np.ndarray, ord
     numerator = np.einsum("fi,fij,fj->f", a_est, toeplitz_ref, a_est)
     denominator = np.einsum("fi,fij,fj->f", a_ref, toeplitz_ref, a_ref)
     with np.errstate(divide="ignore", invalid="ignore"):
-        distance = np.log(numerator / denominator)
-    # fmin/fmax skip NaN the way MATLAB's min/max do, so a degenerate frame counts as 2
-    return np.fmax(np.fmin(distance, LLR_RANGE[1]), LLR_RANGE[0])
+        return np.log(numerator / denominator)
 
 
 def lpc_autocorrelation(frames: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
@@ -241,7 +358,7 @@ def wss(reference: np.ndarray, estimate: np.ndarray, fs: int) -> float:
     averaged over reference and estimate; Hu & Loizou (2008), eq. (3).
     """
     reference_frames, estimate_frames = _composite_input(reference, estimate, fs)
-    if _warn_if_no_frames(reference_frames, "WSS"):
+    if _warn_if_no_frames(reference_frames, "wss"):
         return math.nan
     return _mean_of_best(wss_per_frame(reference_frames, estimate_frames, fs))
 
@@ -310,10 +427,13 @@ def composite(reference: np.ndarray, estimate: np.ndarray, fs: int, *,
               pesq: float | None = None) -> dict[str, float]:
     """Csig, Cbak and Covl (Hu & Loizou 2008, eqs. (7)-(9)) with their parts.
 
-    Returns ``{"csig", "cbak", "covl", "pesq", "ssnr", "llr", "wss"}``. PESQ
-    here is wide-band PESQ (P.862.2 MOS-LQO) of the signals resampled to 16 kHz,
+    Returns ``{"csig", "cbak", "covl", "pesq", "ssnr", "llr", "wss"}``. The
+    parts are composite.m's (LLR uncapped, see :func:`llr`), except PESQ: here
+    it is wide-band PESQ (P.862.2 MOS-LQO) of the signals resampled to 16 kHz,
     as VoiceBank-DEMAND results usually report it; composite.m used raw
     narrow-band P.862 scores. Pass ``pesq`` to reuse a score already computed.
+    A model whose parts are not all finite is NaN (see
+    :func:`composite_from_measures`).
     """
     reference, estimate = _checked_pair(reference, estimate)
     if pesq is None:
@@ -324,12 +444,27 @@ def composite(reference: np.ndarray, estimate: np.ndarray, fs: int, *,
 
 
 def composite_from_measures(pesq: float, ssnr: float, llr: float, wss: float) -> dict[str, float]:
-    """The three regression models of Hu & Loizou (2008), each clipped to [1, 5]."""
-    def clip(value: float) -> float:
-        return float(np.clip(value, 1.0, 5.0))
-    return {"csig": clip(3.093 - 1.029 * llr + 0.603 * pesq - 0.009 * wss),
-            "cbak": clip(1.634 + 0.478 * pesq - 0.007 * wss + 0.063 * ssnr),
-            "covl": clip(1.594 + 0.805 * pesq - 0.512 * llr - 0.007 * wss)}
+    """The three regression models of Hu & Loizou (2008), each clipped to [1, 5].
+
+    A model is NaN when a part it uses is NaN or infinite. composite.m would
+    report 1 there (MATLAB's ``max(1, NaN)`` is 1) or 1 or 5 for an infinite
+    LLR; a score that only says a part was undefined is better left out of a
+    mean than averaged in as the worst or best possible quality.
+    """
+    parts = {"pesq": pesq, "ssnr": ssnr, "llr": llr, "wss": wss}
+    models = {"csig": (("llr", "pesq", "wss"), lambda: 3.093 - 1.029 * llr + 0.603 * pesq - 0.009 * wss),
+              "cbak": (("pesq", "wss", "ssnr"), lambda: 1.634 + 0.478 * pesq - 0.007 * wss + 0.063 * ssnr),
+              "covl": (("pesq", "llr", "wss"), lambda: 1.594 + 0.805 * pesq - 0.512 * llr - 0.007 * wss)}
+    scores = {}
+    for name, (uses, model) in models.items():
+        missing = [part for part in uses if not math.isfinite(parts[part])]
+        if missing:
+            _note(name, ", ".join(f"{part} undefined" if math.isnan(parts[part]) else f"{part} is {parts[part]:+}"
+                                  for part in missing))
+            scores[name] = math.nan
+        else:
+            scores[name] = float(np.clip(model(), 1.0, 5.0))
+    return scores
 
 
 # --------------------------------------------------------------------------- SI-SDR
@@ -339,23 +474,29 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray, *, zero_mean: bool = Fal
 
     s_target = (<s_hat, s> / |s|^2) s, e = s_hat - s_target,
     SI-SDR = 10 log10(|s_target|^2 / |e|^2). The paper assumes zero-mean
-    signals; ``zero_mean=True`` removes the means first. A perfect estimate
-    gives +inf; an all-zero reference or estimate gives NaN.
+    signals; ``zero_mean=True`` removes the means first. An estimate that is
+    the reference times a non-zero gain gives +inf, one orthogonal to it -inf;
+    an all-zero reference or estimate gives NaN.
     """
     reference, estimate = _checked_pair(reference, estimate)
     if zero_mean:
         reference, estimate = reference - reference.mean(), estimate - estimate.mean()
+    after = " after removing its mean" if zero_mean else ""
     reference_energy = _dot(reference, reference)
     if reference_energy == 0:
-        log.warning("SI-SDR undefined: the reference is all zeros")
-        return math.nan
+        return _undefined("si_sdr", f"the reference is all zeros{after}")
     if not np.any(estimate):
-        log.warning("SI-SDR undefined: the estimate is all zeros")
-        return math.nan
+        return _undefined("si_sdr", f"the estimate is all zeros{after}")
     target = (_dot(estimate, reference) / reference_energy) * reference
     error = estimate - target
     with np.errstate(divide="ignore"):
-        return float(10 * np.log10(_dot(target, target) / _dot(error, error)))
+        value = float(10 * np.log10(_dot(target, target) / _dot(error, error)))
+    if value == math.inf:
+        _note("si_sdr", "estimate identical to reference" if np.array_equal(estimate, reference)
+              else "estimate is the reference times a gain")
+    elif value == -math.inf:
+        _note("si_sdr", "estimate orthogonal to the reference")
+    return value
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.float64:
@@ -375,6 +516,22 @@ def evaluate_pair(reference: np.ndarray, estimate: np.ndarray, fs: int) -> dict[
     scores["estoi"] = stoi(reference, estimate, fs, extended=True)
     scores["si_sdr"] = si_sdr(reference, estimate)
     return {name: scores[name] for name in METRIC_NAMES}
+
+
+def evaluate_pair_with_reasons(reference: np.ndarray, estimate: np.ndarray,
+                               fs: int) -> tuple[dict[str, float], dict[str, str]]:
+    """:func:`evaluate_pair`, and for each score that is NaN or infinite a short reason.
+
+    ``({"pesq": nan, ...}, {"pesq": "the estimate is all zeros", ...})``
+    """
+    reasons: dict[str, str] = {}
+    token = _REASONS.set(reasons)
+    try:
+        scores = evaluate_pair(reference, estimate, fs)
+    finally:
+        _REASONS.reset(token)
+    return scores, {metric: reasons.get(metric, "no reason recorded")
+                    for metric, value in scores.items() if not math.isfinite(value)}
 
 
 def _checked_pair(reference, estimate) -> tuple[np.ndarray, np.ndarray]:
