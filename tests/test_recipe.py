@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import soundfile as sf
 
 import wavegen
@@ -17,16 +18,15 @@ TINY = ["--set", "corpus.train_speakers=2", "--set", "corpus.train_utterances_pe
         "--set", "enhance.batch_size=4"]
 
 
-def wavegen_cli(*args, cwd, launcher=None):
+def wavegen_cli(*args, cwd, launcher=None, env=None):
     cmd = (launcher or [sys.executable, "-m", "wavegen.cli"]) + list(args)
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**{k: v for k, v in os.environ.items() if k != "WAVEGEN_DATA"}, "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
 
 
 def test_demo_recipe_runs_end_to_end_and_resumes(tmp_path):
     exp = tmp_path / "exp"
-    args = ["recipe", "segan", "--data", "demo", "--exp-dir", str(exp), "--max-steps", "3",
-            "--set", f"publish.samples_dir={tmp_path / 'samples'}", *TINY]
+    args = ["recipe", "segan", "--data", "demo", "--exp-dir", str(exp), "--max-steps", "3", *TINY]
     first = wavegen_cli(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     for metric in ("pesq", "stoi", "ssnr", "csig", "cbak", "covl"):
@@ -39,9 +39,10 @@ def test_demo_recipe_runs_end_to_end_and_resumes(tmp_path):
     assert model.config["channels"] == [4, 8, 8, 16]
     assert sorted(p.name for p in (exp / "enhanced").iterdir()) == ["p232_001.wav", "p232_002.wav"]
     assert (exp / "metrics" / "enhanced.csv").exists() and (exp / "results.txt").exists()
-    samples = sorted(p.name for p in (tmp_path / "samples").iterdir())
+    samples = sorted(p.name for p in (exp / "samples").iterdir())
     assert "p232_001_enhanced.wav" in samples and "p232_001_clean.wav" in samples
-    assert sf.info(str(tmp_path / "samples" / "p232_001_enhanced.wav")).samplerate == 16000
+    assert sf.info(str(exp / "samples" / "p232_001_enhanced.wav")).samplerate == 16000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp"]     # nothing written outside --exp-dir
 
     # Re-running skips every stage and prints the same table.
     mtime = (exp / "model.safetensors").stat().st_mtime_ns
@@ -49,6 +50,12 @@ def test_demo_recipe_runs_end_to_end_and_resumes(tmp_path):
     assert again.returncode == 0, again.stderr
     assert again.stdout == first.stdout
     assert (exp / "model.safetensors").stat().st_mtime_ns == mtime
+
+    # A different model in the same folder is refused, and the saved config still describes what is there.
+    saved = (exp / "config.json").read_text()
+    changed = wavegen_cli(*args, "--set", "model.kernel_size=5", cwd=tmp_path)
+    assert changed.returncode == 1 and "another model or config" in changed.stderr
+    assert (exp / "config.json").read_text() == saved
 
     # More steps: training continues from the last checkpoint, later stages re-run.
     more = wavegen_cli("-v", *[a if a != "3" else "5" for a in args], cwd=tmp_path)
@@ -72,12 +79,69 @@ def test_recipe_errors_are_one_line(tmp_path):
     assert typo.returncode == 1 and "unknown key 'train.batch_szie'" in typo.stderr
 
 
+def test_voicebank_recipe_finds_the_corpus_in_its_default_location(tmp_path):
+    from wavegen.data.demo import write_voicebank_demo
+    write_voicebank_demo(tmp_path / "data" / "VoiceBank-DEMAND", train_speakers=2, train_utterances_per_speaker=3,
+                         test_speakers=1, test_utterances_per_speaker=2)
+    model = [a for i, a in enumerate(TINY) if a != "--set" and not a.startswith("corpus.")]
+    sets = [arg for value in model for arg in ("--set", value)]
+    run = wavegen_cli("recipe", "segan", "--data", "voicebank", "--max-steps", "1", *sets, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "enhanced" in run.stdout and (tmp_path / "exp" / "segan-voicebank" / "model.safetensors").exists()
+
+
+def test_missing_corpus_names_layout_source_and_places_and_creates_nothing(tmp_path):
+    env_root = tmp_path / "corpora"
+    for env in ({}, {"WAVEGEN_DATA": str(env_root)}):
+        run = wavegen_cli("recipe", "segan", "--data", "voicebank", cwd=tmp_path, env=env)
+        assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        for expected in ("clean_trainset_28spk_wav", "noisy_testset_wav", "https://doi.org/10.7488/ds/2117",
+                         "data/VoiceBank-DEMAND", "--data-root", "WAVEGEN_DATA"):
+            assert expected in run.stderr
+        assert list(tmp_path.iterdir()) == []
+    run = wavegen_cli("recipe", "segan", "--data", "voicebank", cwd=tmp_path, env={"WAVEGEN_DATA": str(env_root)})
+    assert str(env_root / "VoiceBank-DEMAND") in run.stderr
+    for model, corpus, url in (("wavenet", "vctk", "10.7488/ds/2645"), ("wavenet", "ljspeech", "keithito.com")):
+        run = wavegen_cli("recipe", model, "--data", corpus, cwd=tmp_path)
+        assert run.returncode == 1 and url in run.stderr and "--data-root" in run.stderr, run.stderr
+    # A folder that is there but holds something else: named, and still nothing created.
+    (tmp_path / "wrong").mkdir()
+    run = wavegen_cli("recipe", "segan", "--data", "voicebank", "--data-root", str(tmp_path / "wrong"), cwd=tmp_path)
+    assert run.returncode == 1 and "is missing clean_trainset_28spk_wav" in run.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["wrong"]
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("train.batch_size=abc", "--set train.batch_size=abc: expected an integer (default: 16)"),
+    ("model.channels=5", "--set model.channels=5: expected a list of integers (default: [16, 32,"),
+    ("train.lr=fast", "--set train.lr=fast: expected a number (default: 0.0002)"),
+    ("train.ema_decay=true", "expected a number"),
+    ("model.kernel_size=3.5", "expected an integer"),
+    ("train.batch_size=null", "expected an integer"),
+])
+def test_mistyped_set_value_is_refused_before_any_work(tmp_path, assignment, message):
+    run = wavegen_cli("recipe", "segan", "--data", "demo", "--set", assignment, cwd=tmp_path)
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert message in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_set_values_keep_the_type_of_their_default():
+    from wavegen.core.experiment import apply_overrides
+    config = {"a": {"rate": 0.5, "n": 3, "flag": False, "name": "x", "sizes": [1, 2], "gains": [1.0], "any": None}}
+    out = apply_overrides(config, ["a.rate=1", "a.n=4", "a.flag=true", "a.name=12", "a.sizes=[3]",
+                                   "a.gains=[2,3]", "a.any=[1,\"b\"]"])
+    assert out == {"a": {"rate": 1.0, "n": 4, "flag": True, "name": "12", "sizes": [3], "gains": [2.0, 3.0],
+                         "any": [1, "b"]}}
+    assert isinstance(out["a"]["rate"], float) and config["a"]["n"] == 3
+
+
 def test_torchrun_trains_demo_configuration_on_two_processes(tmp_path):
     exp = tmp_path / "exp"
     launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
                 "--standalone", "-m", "wavegen.cli"]
     run = wavegen_cli("recipe", "segan", "--data", "demo", "--exp-dir", str(exp), "--max-steps", "4",
-                      "--device", "cpu", "--set", f"publish.samples_dir={tmp_path / 'samples'}", *TINY,
+                      "--device", "cpu", *TINY,
                       cwd=tmp_path, launcher=launcher)
     assert run.returncode == 0, run.stderr[-3000:]
     header = json.loads((exp / "stages" / "train.json").read_text())["result"]

@@ -16,6 +16,7 @@ from wavegen.errors import WavegenError
 EPILOG_RECIPE = """\b
 Examples:
   wavegen recipe segan --data demo
+  wavegen recipe segan --data voicebank              # from $WAVEGEN_DATA/VoiceBank-DEMAND or ./data/VoiceBank-DEMAND
   wavegen recipe segan --data voicebank --data-root /data/VoiceBank-DEMAND
   wavegen recipe segan --data demo --set train.batch_size=32 --max-steps 500 --device cuda
   wavegen recipe wavenet --data vctk --data-root /data/VCTK-Corpus-0.92 --device cuda
@@ -67,18 +68,22 @@ def _recipes() -> dict[str, list[str]]:
 @main.command(epilog=EPILOG_RECIPE)
 @click.argument("model")
 @click.option("--data", "dataset", required=True, help="Dataset recipe: e.g. voicebank, or demo (generated, no download).")
-@click.option("--data-root", type=click.Path(path_type=Path), help="Where the real dataset lies on disk.")
+@click.option("--data-root", type=click.Path(path_type=Path),
+              help="Where the real dataset lies [default: $WAVEGEN_DATA/<corpus>, then ./data/<corpus>, where "
+                   "<corpus> is VoiceBank-DEMAND, VCTK-Corpus-0.92 or LJSpeech-1.1].")
 @click.option("--exp-dir", type=click.Path(path_type=Path), help="Experiment folder [default: exp/MODEL-DATA].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set train.batch_size=32 (repeatable).")
 @click.option("--max-steps", type=click.IntRange(min=1), help="Training steps (same as --set train.max_steps=N).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Where to train and run the model.")
 def recipe(model, dataset, data_root, exp_dir, overrides, max_steps, device):
-    """Run a training recipe end to end: prepare data, train, enhance/generate, evaluate, publish samples.
+    """Run a training recipe end to end: prepare data, train, enhance/generate, evaluate, write samples.
 
     Stages resume and skip finished work: run the same command again to
     continue an interrupted run. Everything lands in one experiment folder
-    (config.json, checkpoints/, logs/, results).
+    (config.json, checkpoints/, logs/, results, samples/); `wavegen publish`
+    copies the samples elsewhere. The corpus and every --set value are checked
+    before anything is written.
     """
     available = _recipes()
     if model not in available:
@@ -175,13 +180,17 @@ Examples:
 @click.option("--path", "sampling_path", type=click.Choice(["reference", "cached", "fused"]), default="fused",
               show_default=True, help="Sampling implementation; all give the same samples for the same seed.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
-def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, mel_from, sampling_path, device):
+@click.option("--overwrite", is_flag=True, help="Replace files of the same name in the output folder.")
+def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, mel_from, sampling_path, device,
+           overwrite):
     """Generate audio from a trained generative model's checkpoint.
 
     For WaveNet: autoregressive sampling through the fused kernel by default
     (a compiled CPU loop, or one Triton launch on CUDA); `reference` and
     `cached` are the plain PyTorch paths it is checked against. The progress
-    bar shows samples per second and the real-time factor.
+    bar shows samples per second and the real-time factor. File names say what
+    made them (speaker or vocoded recording, seed, temperature); nothing already
+    in the output folder is replaced without --overwrite.
     """
     import wavegen
     from wavegen.core.registry import sampler_module
@@ -195,10 +204,28 @@ def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, m
         hint = " (use `wavegen enhance`)" if hasattr(model, "enhance_windows") else ""
         raise WavegenError(f"{checkpoint}: a {name} checkpoint is not a generative model that can be sampled{hint}")
     request = module.SampleRequest(count=count, seconds=seconds, seed=seed, temperature=temperature,
-                                   speaker=speaker, mel_from=mel_from, path=sampling_path)
+                                   speaker=speaker, mel_from=mel_from, path=sampling_path, overwrite=overwrite)
     with samples_callback("sample", getattr(model, "sample_rate", None)) as progress:
         paths = module.write_samples(model, output_dir, request, progress=progress)
     click.echo(f"wrote {len(paths)} files into {output_dir}")
+
+
+@main.command(epilog="""\b
+Example:
+  wavegen publish exp/segan-demo samples/segan-demo --overwrite
+""")
+@click.argument("exp_dir", type=click.Path(path_type=Path, file_okay=False))
+@click.argument("destination", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace files already at DESTINATION.")
+def publish(exp_dir, destination, overwrite):
+    """Copy a finished experiment's samples/ folder to DESTINATION (e.g. the repository's samples/).
+
+    Nothing already at DESTINATION is replaced without --overwrite.
+    """
+    from wavegen.core.experiment import publish_samples
+
+    copied = publish_samples(exp_dir, destination, overwrite=overwrite)
+    click.echo(f"published {len(copied)} files into {destination}")
 
 
 @main.command()

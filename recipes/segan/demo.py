@@ -22,7 +22,6 @@ CONFIG = {
     "model": voicebank.segan_kwargs("small"),
     "train": {**voicebank.CONFIG["train"], "epochs": 0, "max_steps": 2000, "batch_size": 16,
               "reference_batch": 16, "checkpoint_every": 500, "eval_every": 500, "ema_decay": 0.999},
-    "publish": {"samples_dir": "samples/segan-demo", "count": 3},
 }
 
 

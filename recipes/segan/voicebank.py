@@ -1,9 +1,11 @@
 """SEGAN on VoiceBank-DEMAND (Pascual et al. 2017), end to end.
 
+    wavegen recipe segan --data voicebank     # from $WAVEGEN_DATA/VoiceBank-DEMAND or ./data/VoiceBank-DEMAND
     wavegen recipe segan --data voicebank --data-root /path/to/VoiceBank-DEMAND
 
 Stages: prepare (16 kHz cache + manifest) → train → enhance the test set →
-evaluate noisy and enhanced side by side → publish a few examples to samples/.
+evaluate noisy and enhanced side by side → a few examples (clean, noisy,
+enhanced) into the experiment's samples/ folder (`wavegen publish` copies them on).
 The paper trains 86 epochs at batch size 400 with RMSprop 2e-4; on one GPU
 that is about a day. The paper reports (noisy → SEGAN) PESQ 1.97 → 2.16,
 CSIG 3.35 → 3.48, CBAK 2.44 → 2.94, COVL 2.63 → 2.80, SSNR 1.68 → 7.73 dB.
@@ -43,16 +45,17 @@ CONFIG = {
               "reference_batch": 400, "seed": 0, "device": "auto", "checkpoint_every": 500,
               "eval_every": 500, "log_every": 10, "ema_decay": 0.0},
     "enhance": {"batch_size": 16, "seed": 0},
-    "publish": {"samples_dir": "samples/segan-voicebank", "count": 3},
+    "samples": {"count": 3},
 }
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config=CONFIG,
         make_corpus=None) -> str:
     """Run every stage (skipping finished ones) and return the results table."""
+    from wavegen.data.voicebank import check_voicebank_layout
     config, exp, device, data_root = begin(
-        exp_dir, data_root, overrides, base_config, make_corpus,
-        "the folder holding clean_trainset_28spk_wav, noisy_trainset_28spk_wav, clean_testset_wav and noisy_testset_wav")
+        exp_dir, data_root, overrides, base_config, corpus="voicebank", make_corpus=make_corpus,
+        check_layout=lambda root, config: check_voicebank_layout(root, config["data"]["trainset"]))
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
                      lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
     # The noisy input's scores depend on the data alone: computed once, before training.
@@ -66,7 +69,7 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
         return ""
     exp.stage("enhance", config["enhance"], lambda: enhance(exp, data, config["enhance"], device))
     scores = exp.stage("evaluate", noisy, lambda: evaluate(exp, data, noisy))
-    exp.stage("publish", config["publish"], lambda: publish(exp, data, config["publish"]))
+    exp.stage("samples", config["samples"], lambda: collect_samples(exp, data, config["samples"]))
     return scores["table"]
 
 
@@ -131,10 +134,11 @@ def evaluate(exp: Experiment, data: dict, noisy: dict) -> dict:
     return {"means": means, "table": table}
 
 
-def publish(exp: Experiment, data: dict, cfg: dict) -> dict:
-    """Copy the first few test utterances (clean, noisy, enhanced) into the samples folder."""
-    target = Path(cfg["samples_dir"])
-    target.mkdir(parents=True, exist_ok=True)
+def collect_samples(exp: Experiment, data: dict, cfg: dict) -> dict:
+    """Copy the first few test utterances (clean, noisy, enhanced) into the experiment's samples folder."""
+    target = exp.dir / "samples"
+    shutil.rmtree(target, ignore_errors=True)     # this stage's own output, from an earlier run
+    target.mkdir(parents=True)
     names = sorted(p.name for p in Path(data["test_noisy"]).glob("*.wav"))[: cfg["count"]]
     for name in names:
         stem = Path(name).stem

@@ -1,7 +1,8 @@
 """The stages every WaveNet recipe runs; each dataset file holds only its config.
 
 prepare (resample once, pack, manifest) → train → evaluate (test NLL against
-the unigram μ-law baseline) → sample (through the fused path) → publish to samples/.
+the unigram μ-law baseline) → sample (through the fused path) into the
+experiment's samples/ folder (`wavegen publish` copies them on).
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     conditioning = apply_overrides(base_config, overrides)["conditioning"]
     if conditioning not in CONDITIONING:
         raise WavegenError(f"conditioning={conditioning!r}: expected one of {', '.join(CONDITIONING)}")
-    config, exp, device, data_root = begin(exp_dir, data_root, overrides, base_config, make_corpus,
-                                           f"the folder holding the {base_config['data']['kind']} corpus")
+    from wavegen.data.corpora import SCANNERS
+    kind = base_config["data"]["kind"]
+    config, exp, device, data_root = begin(exp_dir, data_root, overrides, base_config, corpus=kind,
+                                           make_corpus=make_corpus,
+                                           check_layout=lambda root, config: SCANNERS[kind](root))
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
                      lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
     exp.stage("train", {k: config[k] for k in ("data", "model", "train", "conditioning")},
@@ -54,7 +58,6 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
         return ""
     scores = exp.stage("evaluate", config["evaluate"], lambda: evaluate(exp, data, config, device))
     sampled = exp.stage("sample", config["sample"], lambda: sample(exp, data, config, device))
-    exp.stage("publish", config["publish"], lambda: publish(exp, config["publish"]))
     return scores["table"] + "\n" + sampled["summary"]
 
 
@@ -138,12 +141,13 @@ def sample(exp: Experiment, data: dict, config: dict, device: torch.device) -> d
     cfg = config["sample"]
     model = wavegen.load(exp.dir / "model.safetensors", device=device)
     out = exp.dir / "samples"
+    shutil.rmtree(out, ignore_errors=True)        # this stage's own output, from an earlier model or config
     written = []
     base = dict(count=cfg["count"], seconds=cfg["seconds"], seed=cfg["seed"], temperature=cfg["temperature"],
                 path=cfg["path"])
     if config["conditioning"] == "speaker":
         for name in data["speakers"][:cfg["speakers"]]:
-            paths = write_samples(model, out / name, SampleRequest(**base, speaker=name))
+            paths = write_samples(model, out, SampleRequest(**base, speaker=name))
             written += [str(p) for p in paths]
     elif config["conditioning"] == "mel":
         manifest = CorpusManifest.load(data["cache_dir"])
@@ -166,15 +170,3 @@ def describe_audio(paths: list[str]) -> str:
     clipped = float(np.mean(np.abs(audio) >= 0.999))
     return (f"generated {len(paths)} files, {len(audio)} samples: RMS {rms_db:.1f} dBFS, "
             f"peak {float(np.abs(audio).max()):.3f}, {100 * clipped:.2f}% of samples at full scale")
-
-
-def publish(exp: Experiment, cfg: dict) -> dict:
-    """Copy the generated samples into the samples folder."""
-    target = Path(cfg["samples_dir"])
-    target.mkdir(parents=True, exist_ok=True)
-    copied = []
-    for path in sorted((exp.dir / "samples").rglob("*.wav")):
-        name = "_".join(path.relative_to(exp.dir / "samples").parts)
-        shutil.copyfile(path, target / name)
-        copied.append(name)
-    return {"samples_dir": str(target), "files": copied}

@@ -24,7 +24,6 @@ CONFIG = {
               "checkpoint_every": 500, "eval_every": 500, "log_every": 20},
     "evaluate": {"crop_samples": 8000, "batch_size": 8, "max_batches": 8},
     "sample": {**vctk.CONFIG["sample"], "seconds": 2.0},
-    "publish": {"samples_dir": "samples/wavenet-demo"},
 }
 
 

@@ -21,7 +21,6 @@ CONFIG = {
     "train": dict(_stages.TRAIN),
     "evaluate": {"crop_samples": 22050, "batch_size": 8, "max_batches": 50},
     "sample": {"speakers": 3, "count": 1, "seconds": None, "seed": 0, "temperature": 1.0, "path": "fused"},
-    "publish": {"samples_dir": "samples/wavenet-ljspeech"},
 }
 
 

@@ -21,7 +21,6 @@ CONFIG = {
     "train": dict(_stages.TRAIN),
     "evaluate": {"crop_samples": 16000, "batch_size": 8, "max_batches": 50},
     "sample": {"speakers": 4, "count": 1, "seconds": 3.0, "seed": 0, "temperature": 1.0, "path": "fused"},
-    "publish": {"samples_dir": "samples/wavenet-vctk"},
 }
 
 

@@ -11,6 +11,7 @@ re-runs exactly those whose inputs, or whose upstream results, changed.
 from __future__ import annotations
 
 import copy
+import shutil
 import hashlib
 import json
 import logging
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wavegen.core import distributed as dist
-from wavegen.core.files import write_json_atomic
+from wavegen.core.files import atomic_output, write_json_atomic, write_text_atomic
 from wavegen.errors import WavegenError
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,12 @@ log = logging.getLogger(__name__)
 def apply_overrides(config: dict[str, Any], assignments: list[str]) -> dict[str, Any]:
     """Return a copy of ``config`` with ``key.sub=value`` assignments applied.
 
-    Values are parsed as JSON when they can be (numbers, booleans, lists), else
-    kept as strings. Unknown keys are an error, so a typo never goes unnoticed.
+    Unknown keys are an error, so a typo never goes unnoticed, and every value
+    must have the type of the default it replaces (integer, number, boolean,
+    string, or a list of those), so a wrong one is refused before any work
+    starts. Values are read as JSON (``32``, ``true``, ``[4,8]``, ``null``);
+    where the default is a string the text is taken as it is. A default of
+    ``null`` accepts any value.
     """
     config = copy.deepcopy(config)
     for assignment in assignments:
@@ -42,15 +47,57 @@ def apply_overrides(config: dict[str, Any], assignments: list[str]) -> dict[str,
                 raise WavegenError(f"--set {assignment!r}: no config section {part!r} "
                                    f"(known keys: {', '.join(sorted(flatten_keys(config)))})")
             node = node[part]
-        if parts[-1] not in node:
+        if parts[-1] not in node or isinstance(node[parts[-1]], dict):
             raise WavegenError(f"--set {assignment!r}: unknown key {key!r} "
                                f"(known keys: {', '.join(sorted(flatten_keys(config)))})")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        node[parts[-1]] = value
+        node[parts[-1]] = _typed_value(key, raw, node[parts[-1]])
     return config
+
+
+def _typed_value(key: str, raw: str, default: Any) -> Any:
+    """``raw`` read as the type of ``default``, or a one-line error naming key, type and default."""
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    if default is None:
+        return value
+    if isinstance(default, str):
+        return value if isinstance(value, str) else raw
+    expected = _type_name(default)
+    fits = (all(_fits(item, default[0]) for item in value) if default else True) \
+        if isinstance(default, list) and isinstance(value, list) else _fits(value, default)
+    if not fits:
+        raise WavegenError(f"--set {key}={raw}: expected {expected} (default: {json.dumps(default)})")
+    if isinstance(default, float):
+        return float(value)
+    if isinstance(default, list) and default and isinstance(default[0], float):
+        return [float(item) for item in value]
+    return value
+
+
+def _fits(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, list):
+        return isinstance(value, list)
+    return type(value) is type(default)
+
+
+_TYPE_NAMES = {bool: ("true or false", "booleans"), int: ("an integer", "integers"),
+               float: ("a number", "numbers"), str: ("a string", "strings")}
+
+
+def _type_name(default: Any) -> str:
+    if isinstance(default, list):
+        return f"a list of {_TYPE_NAMES.get(type(default[0]), ('', 'values'))[1]}" if default else "a list"
+    return _TYPE_NAMES.get(type(default), (type(default).__name__,))[0]
 
 
 def flatten_keys(config: dict[str, Any], prefix: str = "") -> list[str]:
@@ -69,10 +116,30 @@ class Experiment:
 
     def __init__(self, exp_dir: str | Path, config: dict[str, Any]):
         self.dir = Path(exp_dir)
+        if self.dir.exists() and not self.dir.is_dir():
+            raise WavegenError(f"--exp-dir {self.dir}: is a file, not a folder")
         self.config = config
-        if dist.rank() == 0:
-            write_json_atomic(self.dir / "config.json", config)
         self._chain = ""
+        # config.json is written when the first stage runs, not before: a run refused by its checks
+        # leaves no folder behind. Until a stage that depends on the config has finished, a refusal
+        # (WavegenError) puts the previous config.json back, so it always describes the results there.
+        self._previous_config: str | None = None
+        self._config_written = self._committed = False
+
+    def _write_config(self) -> None:
+        path = self.dir / "config.json"
+        if dist.rank() == 0 and not self._config_written:
+            self._previous_config = path.read_text() if path.is_file() else None
+            write_json_atomic(path, self.config)
+        self._config_written = True
+
+    def _restore_config(self) -> None:
+        path = self.dir / "config.json"
+        if dist.rank() == 0 and self._config_written and not self._committed:
+            if self._previous_config is None:
+                path.unlink(missing_ok=True)
+            else:
+                write_text_atomic(path, self._previous_config)
 
     def stage(self, name: str, inputs: Any, run: Callable[[], Any], *, all_processes: bool = False,
               always: bool = False) -> Any:
@@ -94,7 +161,13 @@ class Experiment:
         else:
             if all_processes or dist.rank() == 0:
                 log.info("stage %s: running", name)
-                result = run()
+                self._write_config()
+                try:
+                    result = run()
+                except WavegenError:
+                    self._restore_config()
+                    raise
+                self._committed = self._committed or not always
             if dist.rank() == 0:
                 write_json_atomic(marker, {"fingerprint": self._chain, "result": result})
             dist.barrier()
@@ -109,3 +182,31 @@ class Experiment:
             if done.get("fingerprint") == self._chain:
                 return done.get("result")
         return None
+
+
+def publish_samples(exp_dir: str | Path, destination: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Copy an experiment's ``samples/`` folder (structure kept) into ``destination``; returns the copies.
+
+    Recipes write their examples inside the experiment folder only, so a trial
+    run never touches published samples; this is the explicit step that does.
+    A file already at ``destination`` is replaced only with ``overwrite``, and
+    that is checked for every file before anything is copied.
+    """
+    source, destination = Path(exp_dir) / "samples", Path(destination)
+    files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else []
+    if not files:
+        raise WavegenError(f"{source}: no samples to publish (run the recipe first)")
+    if destination.exists() and not destination.is_dir():
+        raise WavegenError(f"{destination}: is a file, not a folder")
+    if destination.resolve().is_relative_to(source.resolve()) or source.resolve().is_relative_to(destination.resolve()):
+        raise WavegenError(f"{destination}: must lie outside {source} (and not contain it)")
+    targets = [destination / p.relative_to(source) for p in files]
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        raise WavegenError(f"{existing[0]} already exists ({len(existing)} of {len(targets)} files would be "
+                           f"replaced); use --overwrite to replace them")
+    for file, target in zip(files, targets):
+        with atomic_output(target) as tmp:
+            shutil.copyfile(file, tmp)
+    log.info("published %d files from %s to %s", len(targets), source, destination)
+    return targets

@@ -3,8 +3,12 @@
     wavegen sample --checkpoint exp/wavenet-demo/model.safetensors -o out/ --seconds 2 -n 4 --speaker p226
     wavegen sample --checkpoint vocoder.safetensors -o out/ --mel-from speech.wav
 
-Files are named ``sample-<seed>-<i>.wav`` (``<stem>-vocoded-<i>.wav`` with
-``--mel-from``), written atomically at the model's sample rate.
+Each file's name says what made it: ``<speaker>-seed<seed>-<i>.wav`` for a
+speaker-conditioned model, ``<stem>-vocoded-seed<seed>-<i>.wav`` with
+``--mel-from``, ``sample-seed<seed>-<i>.wav`` otherwise, and ``-t<temperature>``
+before the index when the temperature is not 1. Files are written atomically at
+the model's sample rate; a file already there is replaced only with ``overwrite``,
+which is checked before any sampling starts.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ class SampleRequest:
     speaker: str | None = None            # a speaker name (as in the training data) or index
     mel_from: Path | None = None
     path: str = "fused"
+    overwrite: bool = False               # replace files of the same name in the output folder
 
 
 def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
@@ -45,6 +50,9 @@ def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
         raise WavegenError(f"--seconds must be positive, got {request.seconds}")
     device = model.input_conv.weight.device
     speaker = resolve_speaker(model, request.speaker)
+    out_dir = Path(out_dir)
+    paths = [out_dir / f"{_stem(model, request, speaker)}-{i}.wav" for i in range(request.count)]
+    _check_outputs(out_dir, paths, request.overwrite)
     mel, steps = None, None
     if request.mel_from is not None:
         mel, steps = mel_from_file(model, Path(request.mel_from))
@@ -71,15 +79,32 @@ def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
                        mel=None if mel is None else mel.expand(batch, -1, -1).to(device),
                        temperature=request.temperature, path=request.path, progress=advance)
     audio = model.decode(samples.cpu())
-    stem = f"{Path(request.mel_from).stem}-vocoded" if request.mel_from else f"sample-{request.seed}"
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for i in range(batch):
-        path = out_dir / f"{stem}-{i}.wav"
+    for i, path in enumerate(paths):
         write_audio(path, audio[i].numpy(), model.sample_rate)
-        paths.append(path)
     return paths
+
+
+def _stem(model: WaveNet, request: SampleRequest, speaker: torch.Tensor | None) -> str:
+    """What made the files: the speaker or the vocoded recording, the seed, and any temperature."""
+    if request.mel_from is not None:
+        source = f"{Path(request.mel_from).stem}-vocoded"
+    elif speaker is not None:
+        names = model.config.get("speaker_names") or []
+        index = int(speaker)
+        source = names[index] if index < len(names) else f"speaker{index}"
+    else:
+        source = "sample"
+    temperature = "" if request.temperature == 1.0 else f"-t{request.temperature:g}"
+    return f"{source}-seed{request.seed}{temperature}"
+
+
+def _check_outputs(out_dir: Path, paths: list[Path], overwrite: bool) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise WavegenError(f"-o {out_dir}: is a file, not a folder")
+    existing = [p for p in paths if p.exists()]
+    if existing and not overwrite:
+        raise WavegenError(f"{existing[0]} already exists ({len(existing)} of {len(paths)} files); "
+                           f"use --overwrite to replace, or another -o folder or --seed")
 
 
 def resolve_speaker(model: WaveNet, speaker: str | None) -> torch.Tensor | None:
