@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 
 import numpy as np
 import pytest
@@ -168,3 +169,141 @@ def test_format_table_puts_conditions_side_by_side():
         "stoi    0.921     0.935",
         "extra       -     1.000",
     ]
+
+
+# --------------------------------------------------------------------------- where the CSV may go
+
+def no_progress_expected(items):
+    raise AssertionError("scoring started before the CSV path was checked")
+
+
+@pytest.mark.parametrize("target", ["clean/a.wav", "enhanced/a.wav", "enhanced/sub/b.flac"])
+def test_csv_onto_an_input_file_is_refused_before_scoring_and_the_file_survives(folders, tmp_path, target):
+    clean, enhanced = folders
+    victim = tmp_path / target
+    before = victim.read_bytes()
+    with pytest.raises(WavegenError) as caught:
+        evaluate_folders(clean, enhanced, csv_path=victim, progress=no_progress_expected)
+    message = str(caught.value)
+    assert str(victim) in message and "\n" not in message
+    assert victim.read_bytes() == before
+
+
+def test_csv_linked_to_an_input_file_is_refused(folders, tmp_path):
+    clean, enhanced = folders
+    (tmp_path / "out").mkdir()
+    hard, soft = tmp_path / "out" / "hard.csv", tmp_path / "out" / "soft.csv"
+    os.link(clean / "a.wav", hard)
+    soft.symlink_to(enhanced / "a.wav")
+    before = (clean / "a.wav").read_bytes(), (enhanced / "a.wav").read_bytes()
+    for link in (hard, soft):
+        with pytest.raises(WavegenError, match="same file as"):
+            evaluate_folders(clean, enhanced, csv_path=link, progress=no_progress_expected)
+    # the same file reached through a link to its folder
+    (tmp_path / "clean_link").symlink_to(clean)
+    with pytest.raises(WavegenError, match="same file as"):
+        evaluate_folders(clean, enhanced, csv_path=tmp_path / "clean_link" / "a.wav", progress=no_progress_expected)
+    assert ((clean / "a.wav").read_bytes(), (enhanced / "a.wav").read_bytes()) == before
+
+
+def test_csv_path_that_is_a_folder_is_refused_before_scoring(folders, tmp_path):
+    clean, enhanced = folders
+    (tmp_path / "out").mkdir()
+    for folder in (tmp_path / "out", clean):
+        with pytest.raises(WavegenError, match="is a folder"):
+            evaluate_folders(clean, enhanced, csv_path=folder, progress=no_progress_expected)
+
+
+def test_csv_path_with_an_audio_suffix_is_refused(folders, tmp_path):
+    clean, enhanced = folders
+    for name in ("scores.wav", "scores.FLAC", "scores.ogg"):
+        with pytest.raises(WavegenError, match="audio"):
+            evaluate_folders(clean, enhanced, csv_path=tmp_path / "out" / name, progress=no_progress_expected)
+        assert not (tmp_path / "out" / name).exists()
+
+
+def test_csv_whose_folder_cannot_be_created_is_refused_before_scoring(folders, tmp_path):
+    clean, enhanced = folders
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    with pytest.raises(WavegenError, match="notes.txt"):
+        evaluate_folders(clean, enhanced, csv_path=tmp_path / "notes.txt" / "deeper" / "scores.csv",
+                         progress=no_progress_expected)
+    assert (tmp_path / "notes.txt").read_text() == "a file, not a folder"
+
+
+def test_csv_inside_the_estimate_folder_is_fine_and_is_not_read_as_audio(folders):
+    clean, enhanced = folders
+    first = evaluate_folders(clean, enhanced, csv_path=enhanced / "scores.csv")
+    second = evaluate_folders(clean, enhanced, csv_path=enhanced / "scores.csv")
+    assert list(first.scores) == list(second.scores) == ["a.wav", "sub/b.wav"]
+    assert first.problems == second.problems
+    assert (enhanced / "scores.csv").read_text().startswith("file,pesq,")
+
+
+# --------------------------------------------------------------------------- honest means
+
+def read_csv_rows(path):
+    with open(path, newline="") as handle:
+        return {row["file"]: row for row in csv.DictReader(handle)}
+
+
+def test_too_short_file_leaves_stoi_out_of_the_means_and_says_so(tmp_path):
+    a, short = voiced(seed=0), voiced(0.3, seed=1)
+    write(tmp_path / "ref" / "a.wav", a)
+    write(tmp_path / "ref" / "short.wav", short)
+    write(tmp_path / "est" / "a.wav", noisy_version(a, 1))
+    write(tmp_path / "est" / "short.wav", noisy_version(short, 2))
+    result = evaluate_folders(tmp_path / "ref", tmp_path / "est", csv_path=tmp_path / "scores.csv")
+
+    assert math.isnan(result.scores["short.wav"]["stoi"]) and math.isnan(result.scores["short.wav"]["estoi"])
+    assert result.means["stoi"] == result.scores["a.wav"]["stoi"]            # not halved by a 1e-5
+    assert result.means["estoi"] == result.scores["a.wav"]["estoi"]
+    assert result.counts["stoi"] == result.counts["estoi"] == 1 and result.counts["ssnr"] == 2
+    assert ("short.wav: stoi, estoi undefined (shorter than 0.41 s, the 30 frames STOI needs); "
+            "left out of those means") in result.problems
+    assert any("stoi, estoi" in p and "1 of 2 files" in p for p in result.problems)
+    rows = read_csv_rows(tmp_path / "scores.csv")
+    assert rows["short.wav"]["stoi"] == "nan" and float(rows["a.wav"]["stoi"]) > 0.5
+
+
+def test_silent_pair_and_silent_estimate_are_left_out_of_every_mean_they_would_skew(tmp_path):
+    a, b, c = voiced(seed=0), voiced(seed=1), voiced(seed=2)
+    write(tmp_path / "ref" / "a.wav", a)
+    write(tmp_path / "ref" / "b.wav", np.zeros_like(b))
+    write(tmp_path / "ref" / "c.wav", c)
+    write(tmp_path / "est" / "a.wav", noisy_version(a, 1))
+    write(tmp_path / "est" / "b.wav", np.zeros_like(b))        # silent pair
+    write(tmp_path / "est" / "c.wav", np.zeros_like(c))        # silent output
+    result = evaluate_folders(tmp_path / "ref", tmp_path / "est")
+
+    for metric in ("pesq", "stoi", "estoi", "si_sdr", "csig", "cbak", "covl"):
+        assert result.means[metric] == result.scores["a.wav"][metric], metric
+        assert result.counts[metric] == 1
+    assert ("b.wav: pesq, stoi, estoi, si_sdr undefined (the reference is all zeros); "
+            "left out of those means") in result.problems
+    assert ("c.wav: pesq, stoi, estoi, si_sdr undefined (the estimate is all zeros); "
+            "left out of those means") in result.problems
+    assert "c.wav: csig, cbak, covl undefined (pesq undefined); left out of those means" in result.problems
+
+
+def test_identical_files_give_inf_si_sdr_named_and_left_out_of_the_mean(tmp_path):
+    a, b = voiced(seed=0), voiced(seed=1)
+    write(tmp_path / "ref" / "a.wav", a)
+    write(tmp_path / "ref" / "b.wav", b)
+    write(tmp_path / "est" / "a.wav", noisy_version(a, 1))
+    write(tmp_path / "est" / "b.wav", b)                        # the reference itself
+    result = evaluate_folders(tmp_path / "ref", tmp_path / "est", csv_path=tmp_path / "scores.csv")
+
+    assert result.scores["b.wav"]["si_sdr"] == math.inf
+    assert result.means["si_sdr"] == result.scores["a.wav"]["si_sdr"]
+    assert result.counts["si_sdr"] == 1 and result.counts["pesq"] == 2
+    assert ("b.wav: si_sdr is +inf (estimate identical to reference); "
+            "left out of the si_sdr mean") in result.problems
+    assert any(p.startswith("si_sdr") and "1 of 2 files" in p for p in result.problems)
+    assert read_csv_rows(tmp_path / "scores.csv")["b.wav"]["si_sdr"] == "inf"
+
+
+def test_means_over_every_file_add_no_count_note(folders):
+    result = evaluate_folders(*folders)
+    assert set(result.counts.values()) == {2}
+    assert not any("files" in p and "mean" in p for p in result.problems)

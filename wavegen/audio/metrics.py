@@ -69,6 +69,7 @@ _EPS = float(np.finfo(np.float64).eps)   # MATLAB's eps, which composite.m adds 
 # intermediate intelligibility over segments of 30 STFT frames
 STOI_RATE, STOI_FRAME, STOI_HOP, STOI_SEGMENT = 10000, 256, 128, 30
 TOO_FEW_STOI_FRAMES = "fewer than 30 frames with speech"
+TOO_SHORT_FOR_STOI = "shorter than 0.41 s, the 30 frames STOI needs"
 
 SHORTER_THAN_ONE_FRAME = "shorter than one 30 ms frame plus a hop"
 
@@ -83,7 +84,9 @@ _REASONS: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar
 
 def _undefined(metric: str, reason: str) -> float:
     """Log why ``metric`` is undefined, note it for the caller, and return NaN."""
-    log.warning("%s undefined: %s", metric, reason)
+    # a caller collecting reasons reports them itself; a warning too would say it twice
+    level = logging.WARNING if _REASONS.get() is None else logging.DEBUG
+    log.log(level, "%s undefined: %s", metric, reason)
     _note(metric, reason)
     return math.nan
 
@@ -140,7 +143,7 @@ def stoi(reference: np.ndarray, estimate: np.ndarray, fs: int, extended: bool = 
     if silent:
         return _undefined(name, f"the {silent} is all zeros")
     if _stoi_frame_count(len(reference), fs) - 1 < STOI_SEGMENT:
-        return _undefined(name, f"{TOO_FEW_STOI_FRAMES} (the signal is shorter than 0.41 s)")
+        return _undefined(name, TOO_SHORT_FOR_STOI)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         value = float(pystoi.stoi(reference, estimate, fs, extended=extended))
@@ -299,7 +302,8 @@ def llr(reference: np.ndarray, estimate: np.ndarray, fs: int) -> float:
             reason = "frame LLRs of both +inf and -inf"
         return _undefined("llr", reason)
     if math.isinf(value):
-        log.warning("llr is %s: a frame's LPC prediction error is exactly zero", value)
+        log.log(logging.WARNING if _REASONS.get() is None else logging.DEBUG,
+                "llr is %s: a frame's LPC prediction error is exactly zero", value)
         _note("llr", "a frame's LPC prediction error is exactly zero")
     elif undefined:
         log.info("llr: %d of %d frames have no LLR; left out with the worst 5%%", undefined, len(per_frame))
