@@ -15,6 +15,7 @@ from wavegen.core import distributed as dist
 from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.trainer import resolve_device
 from wavegen.data.locate import locate_corpus
+from wavegen.errors import WavegenError
 
 
 def begin(exp_dir: Path, data_root: Path | None, overrides: list[str], base_config: dict, *,
@@ -30,6 +31,10 @@ def begin(exp_dir: Path, data_root: Path | None, overrides: list[str], base_conf
     device = resolve_device(config["train"]["device"])
     if make_corpus is None:
         data_root = locate_corpus(corpus, data_root, lambda root: check_layout(root, config))
+        exp_path, corpus_path = Path(exp_dir).resolve(), Path(data_root).resolve()
+        if exp_path.is_relative_to(corpus_path) or corpus_path.is_relative_to(exp_path):
+            raise WavegenError(f"--exp-dir {exp_dir} and the corpus at {data_root} lie one inside the other; "
+                               f"choose an experiment folder apart from the data")
     exp = Experiment(exp_dir, config)
     dist.init_if_launched(device)
     if make_corpus is not None:

@@ -160,3 +160,69 @@ def test_folders_keep_relative_paths_and_formats(model, tmp_path):
             (src.format, src.samplerate, src.channels, src.frames)
     done = [d for d, _ in seen]
     assert done == sorted(done) and seen[-1][0] == pytest.approx(seen[-1][1])
+
+
+def test_an_mp3_named_wav_gets_an_encoding_wav_can_hold_and_the_batch_goes_on(model, tmp_path):
+    mp3 = tmp_path / "in" / "actually_mp3.wav"
+    mp3.parent.mkdir(parents=True)
+    t = np.arange(16000) / 16000
+    sf.write(str(tmp_path / "real.mp3"), 0.3 * np.sin(2 * np.pi * 220 * t), 16000, format="MP3")
+    mp3.write_bytes((tmp_path / "real.mp3").read_bytes())
+    good = write(tmp_path / "in" / "good.flac", 0.3, 16000)
+    explicit = tmp_path / "real.mp3"
+    results = enhance_files(model, [mp3, good, explicit], tmp_path / "out")
+    assert [r.ok for r in results] == [True, True, True], [str(r.error) for r in results]
+    out = sf.info(str(tmp_path / "out" / "actually_mp3.wav"))
+    assert (out.format, out.subtype, out.samplerate) == ("WAV", "PCM_16", 16000)
+    assert out.frames == sf.info(str(mp3)).frames
+    assert results[2].output == tmp_path / "out" / "real.mp3.wav"      # a format we do not write: .wav
+
+
+def test_output_folder_that_is_a_file_is_refused_before_any_work(model, tmp_path):
+    src = write(tmp_path / "in" / "a.wav", 0.2, 16000)
+    before = src.read_bytes()
+    with pytest.raises(WavegenError, match="is a file, not a folder"):
+        enhance_files(model, [tmp_path / "in"], src)
+    assert src.read_bytes() == before and sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.wav"]
+
+
+def test_existing_outputs_are_replaced_only_with_overwrite(model, tmp_path):
+    src = write(tmp_path / "in" / "a.wav", 0.2, 16000)
+    other = write(tmp_path / "in" / "b.wav", 0.2, 16000)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "b.wav").write_bytes(b"my earlier result")
+    with pytest.raises(WavegenError, match="b.wav already exists.*--overwrite"):
+        enhance_files(model, [src, other], tmp_path / "out")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b.wav"]      # nothing done at all
+    with pytest.raises(WavegenError, match="already exists"):
+        enhance_file(model, other, tmp_path / "out" / "b.wav")
+    assert all(r.ok for r in enhance_files(model, [src, other], tmp_path / "out", overwrite=True))
+    assert sf.info(str(tmp_path / "out" / "b.wav")).frames == 3200
+
+
+def test_a_model_that_does_not_enhance_gets_a_clear_error(tmp_path):
+    from wavegen.audio.wavenet import WAVENET_CONFIGS, WaveNet
+    src = write(tmp_path / "a.wav", 0.2, 16000)
+    wavenet = WaveNet(**WAVENET_CONFIGS["tiny"])
+    for call in (lambda: enhance_file(wavenet, src, tmp_path / "out.wav"),
+                 lambda: enhance_files(wavenet, [src], tmp_path / "out")):
+        with pytest.raises(WavegenError, match="wavenet model is not a speech-enhancement model"):
+            call()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
+
+
+def test_enhance_command_bad_paths_are_one_line_and_cost_nothing(model, tmp_path):
+    from tests.test_recipe import wavegen_cli
+    from wavegen.core.checkpoint import save_checkpoint
+    checkpoint = save_checkpoint(tmp_path / "segan.safetensors", model)
+    src = write(tmp_path / "in" / "a.wav", 0.2, 16000)
+    before = src.read_bytes()
+    for output in (src, tmp_path / "in"):
+        run = wavegen_cli("enhance", "-c", str(checkpoint), str(tmp_path / "in"), "-o", str(output), cwd=tmp_path)
+        assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+        assert "Traceback" not in run.stderr
+    assert src.read_bytes() == before and sorted(p.name for p in (tmp_path / "in").iterdir()) == ["a.wav"]
+    ok = wavegen_cli("enhance", "-c", str(checkpoint), str(src), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    again = wavegen_cli("enhance", "-c", str(checkpoint), str(src), "-o", str(tmp_path / "out"), cwd=tmp_path)
+    assert again.returncode == 1 and "--overwrite" in again.stderr

@@ -111,6 +111,22 @@ def test_missing_corpus_names_layout_source_and_places_and_creates_nothing(tmp_p
     assert sorted(p.name for p in tmp_path.iterdir()) == ["wrong"]
 
 
+def test_experiment_folder_apart_from_the_corpus_and_not_a_file(tmp_path):
+    from wavegen.data.demo import write_voicebank_demo
+    corpus = write_voicebank_demo(tmp_path / "vb", train_speakers=1, train_utterances_per_speaker=2,
+                                  test_speakers=1, test_utterances_per_speaker=1)
+    listing = sorted(p.name for p in corpus.iterdir())
+    inside = wavegen_cli("recipe", "segan", "--data", "voicebank", "--data-root", str(corpus),
+                         "--exp-dir", str(corpus / "exp"), cwd=tmp_path)
+    assert inside.returncode == 1 and "one inside the other" in inside.stderr
+    assert sorted(p.name for p in corpus.iterdir()) == listing
+    (tmp_path / "afile").write_text("mine")
+    on_file = wavegen_cli("recipe", "segan", "--data", "voicebank", "--data-root", str(corpus),
+                          "--exp-dir", str(tmp_path / "afile"), cwd=tmp_path)
+    assert on_file.returncode == 1 and "is a file, not a folder" in on_file.stderr
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
 @pytest.mark.parametrize("assignment, message", [
     ("train.batch_size=abc", "--set train.batch_size=abc: expected an integer (default: 16)"),
     ("model.channels=5", "--set model.channels=5: expected a list of integers (default: [16, 32,"),

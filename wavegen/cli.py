@@ -113,25 +113,31 @@ Examples:
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Windows per generator call.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generator's latent noise.")
-def enhance(checkpoint, inputs, output_dir, device, batch_size, seed):
+@click.option("--overwrite", is_flag=True, help="Replace enhanced files already in the output folder (never an input).")
+def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, overwrite):
     """Enhance noisy speech files (wav, flac, ogg; any rate, channels and length).
 
     INPUTS are files or folders (searched recursively). Outputs keep each
     input's format, sample rate, channel count and length; folder structure is
-    kept under OUTPUT_DIR. Inputs are never overwritten. A bad file is reported
-    on one line and the others are still processed; the exit code is 1 if any failed.
+    kept under OUTPUT_DIR. Inputs are never overwritten, and existing outputs
+    only with --overwrite (checked before any work). A bad file is reported on
+    one line and the others are still processed; the exit code is 1 if any failed.
     """
     import wavegen
     from wavegen.core.trainer import resolve_device
     from wavegen.progress import seconds_callback
 
+    from wavegen.audio.enhance import check_enhancement_model
+
     dev = resolve_device(device)
     model = wavegen.load(checkpoint, device=dev)
-    if not hasattr(model, "enhance_windows"):
-        raise WavegenError(f"{checkpoint}: model {getattr(model, 'registry_name', '?')!r} is not a speech-enhancement model")
+    try:
+        check_enhancement_model(model)
+    except WavegenError as exc:
+        raise WavegenError(f"{checkpoint}: {exc}") from None
     with seconds_callback("enhance") as progress:
         results = wavegen.enhance_files(model, inputs, output_dir, device=dev, batch_size=batch_size,
-                                        seed=seed, progress=progress)
+                                        seed=seed, progress=progress, overwrite=overwrite)
     failed = [r for r in results if r.error]
     for r in failed:
         click.echo(f"error: {r.error}", err=True)

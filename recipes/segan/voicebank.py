@@ -111,7 +111,8 @@ def enhance(exp: Experiment, data: dict, cfg: dict, device: torch.device) -> dic
     out = exp.dir / "enhanced"
     with seconds_callback("enhance test set") as progress:
         results = wavegen.enhance_files(model, [Path(data["test_noisy"])], out, device=device,
-                                        batch_size=cfg["batch_size"], seed=cfg["seed"], progress=progress)
+                                        batch_size=cfg["batch_size"], seed=cfg["seed"], progress=progress,
+                                        overwrite=True)    # this stage's own outputs, from an earlier model
     failed = [str(r.error) for r in results if r.error]
     if failed:
         raise WavegenError(f"enhancement failed for {len(failed)} test files: {failed[0]}")

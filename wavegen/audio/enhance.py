@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import math
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[float, float], None]
 
 _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
+# Encodings kept from an input of the same container; anything else (an MP3 stream, ADPCM...)
+# gets the output format's default, so every output can be written.
+_KEPT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "VORBIS", "OPUS"}
 DC_BLOCK_HZ = 20.0     # cut-off of the DC blocker after de-emphasis
 
 
@@ -63,48 +67,58 @@ class EnhanceResult:
 
 def enhance_file(model, input_path: str | Path, output_path: str | Path, *, device: str | torch.device = "cpu",
                  batch_size: int = 16, seed: int = 0, block_seconds: float = 30.0,
-                 progress: ProgressCallback | None = None) -> Path:
+                 progress: ProgressCallback | None = None, overwrite: bool = False) -> Path:
     """Enhance one audio file into ``output_path`` (same rate, channels and length as the input).
 
     ``model`` is a :class:`~wavegen.audio.segan.SEGAN` (moved to ``device``).
     The output's format follows its suffix (.wav, .flac, .ogg) and keeps the
-    input's sample encoding when the suffix is the same. It is written to a
-    temporary file and renamed into place, so it either appears complete or
-    not at all. Raises :class:`AudioFileError` for an unreadable input and
-    :class:`WavegenError` when the output would overwrite the input.
+    input's sample encoding when the input is of the same format and that
+    encoding can be written (otherwise the format's default, e.g. 16-bit PCM).
+    It is written to a temporary file and renamed into place, so it either
+    appears complete or not at all. Raises :class:`AudioFileError` for an
+    unreadable input and :class:`WavegenError` for a model that does not
+    enhance speech, an output that would overwrite the input, or an existing
+    output without ``overwrite``.
     """
+    check_enhancement_model(model)
     input_path, output_path = Path(input_path), Path(output_path)
-    _refuse_overwrite(output_path, [input_path])
+    _refuse_overwrite(output_path, [input_path], overwrite)
     return _enhance_one(model, input_path, output_path, device=device, batch_size=batch_size,
                         seed=seed, block_seconds=block_seconds, progress=progress)
 
 
 def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *,
                   device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0,
-                  block_seconds: float = 30.0, progress: ProgressCallback | None = None
-                  ) -> list[EnhanceResult]:
+                  block_seconds: float = 30.0, progress: ProgressCallback | None = None,
+                  overwrite: bool = False) -> list[EnhanceResult]:
     """Enhance files and folders (recursively: .wav .flac .ogg) into ``output_dir``.
 
     A file given directly is written as ``output_dir/<name>``, a file found in
-    a given folder as ``output_dir/<path relative to that folder>``. A file
-    that cannot be read gets an error in its result and the others are still
-    processed. Raises :class:`WavegenError`, before writing anything, when an
-    output would overwrite an input or two inputs would share an output.
-    ``progress`` is told the seconds of audio done over all files.
+    a given folder as ``output_dir/<path relative to that folder>``; a name
+    whose suffix is not a format we write (e.g. .mp3) gets ``.wav``. A file
+    that cannot be read or written gets an error in its result and the others
+    are still processed. Raises :class:`WavegenError`, before writing anything,
+    when the model does not enhance speech, ``output_dir`` is a file, an output
+    would overwrite an input, two inputs would share an output, or an output
+    already exists and ``overwrite`` is not set. ``progress`` is told the
+    seconds of audio done over all files.
     """
+    check_enhancement_model(model)
     output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise WavegenError(f"{output_dir}: is a file, not a folder (give a folder for the enhanced files)")
     jobs: list[tuple[Path, Path | None, WavegenError | None]] = []
     for item in map(Path, inputs):
         if item.is_dir():
             for path in find_audio_files([item]):
-                jobs.append((path, output_dir / path.relative_to(item), None))
+                jobs.append((path, _output_name(output_dir / path.relative_to(item)), None))
         elif item.exists():
-            jobs.append((item, output_dir / item.name, None))
+            jobs.append((item, _output_name(output_dir / item.name), None))
         else:
             jobs.append((item, None, AudioFileError(item, "no such file or folder")))
 
     planned = [out for _, out, _ in jobs if out is not None]
-    _refuse_overwrite_all(planned, [path for path, _, _ in jobs])
+    _refuse_overwrite_all(planned, [path for path, _, _ in jobs], overwrite)
 
     durations = [_duration_or_zero(path) if error is None else 0.0 for path, _, error in jobs]
     total, done = sum(durations), 0.0
@@ -128,6 +142,18 @@ def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *
     return results
 
 
+def check_enhancement_model(model) -> None:
+    """A clear error for a model that is not a speech-enhancement model (e.g. a WaveNet checkpoint)."""
+    if not hasattr(model, "enhance_windows"):
+        name = getattr(model, "registry_name", type(model).__name__)
+        raise WavegenError(f"a {name} model is not a speech-enhancement model; enhancement needs a SEGAN "
+                           f"checkpoint (e.g. exp/segan-demo/model.safetensors)")
+
+
+def _output_name(path: Path) -> Path:
+    return path if path.suffix.lower() in _FORMATS else path.with_name(path.name + ".wav")
+
+
 # ---------------------------------------------------------------- one file
 
 def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_size, seed,
@@ -137,14 +163,14 @@ def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_si
     if fmt is None:
         raise WavegenError(f"{output_path}: unsupported output format {output_path.suffix!r} "
                            f"(use one of {', '.join(AUDIO_EXTENSIONS)})")
-    same_format = output_path.suffix.lower() == input_path.suffix.lower()
-    subtype = info.subtype if same_format and sf.check_format(fmt, info.subtype) else None
+    keep = info.format == fmt and info.subtype in _KEPT_SUBTYPES and sf.check_format(fmt, info.subtype)
+    subtype = info.subtype if keep else None
     clip = subtype is None or subtype not in ("FLOAT", "DOUBLE")   # integer encodings would wrap
     block_frames = max(1, int(block_seconds * info.samplerate))
     stream = _EnhanceStream(model, info.samplerate, info.channels, device=device,
                             batch_size=batch_size, seed=seed)
 
-    with atomic_output(output_path) as tmp:
+    with atomic_output(output_path) as tmp, _named_write_errors(output_path):
         with sf.SoundFile(str(tmp), "w", samplerate=info.samplerate, channels=info.channels,
                           format=fmt, subtype=subtype) as writer:
             frames_in = frames_out = 0
@@ -169,6 +195,16 @@ def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_si
             raise AssertionError(f"wrote {frames_out} frames for {frames_in}")
     log.info("enhanced %s -> %s (%.1f s)", input_path, output_path, frames_in / info.samplerate)
     return output_path
+
+
+@contextmanager
+def _named_write_errors(path: Path):
+    """An encoder's or the disk's refusal, as an error naming the output (the batch goes on)."""
+    try:
+        yield
+    except (sf.LibsndfileError, RuntimeError, OSError) as exc:
+        message = str(exc).strip().splitlines()
+        raise AudioFileError(path, f"could not write the output ({message[0] if message else exc!r})") from None
 
 
 def _read_blocks(path: Path, block_frames: int):
@@ -337,11 +373,11 @@ class _StreamingResampler:
 
 # ---------------------------------------------------------------- paths
 
-def _refuse_overwrite(output: Path, inputs: list[Path]) -> None:
-    _refuse_overwrite_all([output], inputs)
+def _refuse_overwrite(output: Path, inputs: list[Path], overwrite: bool) -> None:
+    _refuse_overwrite_all([output], inputs, overwrite)
 
 
-def _refuse_overwrite_all(outputs: list[Path], inputs: list[Path]) -> None:
+def _refuse_overwrite_all(outputs: list[Path], inputs: list[Path], overwrite: bool) -> None:
     # Compare resolved paths, and (device, inode) to catch hard links to an input as well.
     resolved_inputs = {p.resolve() for p in inputs}
     input_ids = {_file_id(p) for p in inputs} - {None}
@@ -352,7 +388,13 @@ def _refuse_overwrite_all(outputs: list[Path], inputs: list[Path]) -> None:
             raise WavegenError(f"{out}: refusing to overwrite an input file; choose another output")
         if target in seen:
             raise WavegenError(f"{out}: two inputs would be written to this same output")
+        if target.is_dir():
+            raise WavegenError(f"{out}: a folder is in the way of this output")
         seen.add(target)
+    existing = [out for out in outputs if out.exists()]
+    if existing and not overwrite:
+        raise WavegenError(f"{existing[0]} already exists ({len(existing)} of {len(outputs)} outputs); "
+                           f"use --overwrite to replace, or another output folder")
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

@@ -66,6 +66,8 @@ def read_checkpoint(path: str | Path, *, verify: bool = True
                     ) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """The header and all tensors of a checkpoint, after checking that it is intact."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(path, "is a folder, not a checkpoint file (e.g. exp/segan-demo/model.safetensors)")
     if not path.is_file():
         raise CheckpointError(path, "no such checkpoint file")
     try:
