@@ -2,7 +2,8 @@
 
 - :mod:`wavegen.data.voicebank`: VoiceBank-DEMAND (Valentini-Botinhao et al. 2016) ->
   a 16 kHz cache, a manifest and SEGAN-style training windows.
-- :mod:`wavegen.data.demo`: a synthetic corpus in the VoiceBank-DEMAND layout.
+- :mod:`wavegen.data.demo`: demo corpora in the VoiceBank-DEMAND, VCTK and LJSpeech layouts,
+  spoken by a text-to-speech engine (:mod:`wavegen.data.speech`).
 """
 
 from wavegen.data.demo import write_voicebank_demo

@@ -1,4 +1,4 @@
-"""An embedded synthetic corpus written in the exact VoiceBank-DEMAND layout.
+"""Embedded demo corpora written in the exact layouts of real ones, spoken by a real TTS engine.
 
 VoiceBank-DEMAND (Valentini-Botinhao, Wang, Takaki and Yamagishi, "Investigating
 RNN-based speech enhancement methods for noise-robust text-to-speech", SSW 2016;
@@ -6,22 +6,23 @@ Edinburgh DataShare, doi:10.7488/ds/2117) mixes VCTK read speech with DEMAND
 noise at 15/10/5/0 dB SNR for training and 17.5/12.5/7.5/2.5 dB for testing.
 :func:`write_voicebank_demo` writes the same folders, file names, 48 kHz 16-bit
 mono WAVs, noise logs and transcripts, so the demo goes through the real reader
-(:mod:`wavegen.data.voicebank`). Only the audio is ours (:mod:`wavegen.data.synth`):
+(:mod:`wavegen.data.voicebank`). For WaveNet training, :func:`write_ljspeech_demo`
+and :func:`write_vctk_demo` write the LJSpeech-1.1 and VCTK 0.92 layouts, read by
+:mod:`wavegen.data.corpora`. Only the content is ours:
 
-* speech from a small source-filter synthesiser: a Rosenberg glottal pulse
-  (Rosenberg 1971, JASA 49(2B)) differentiated for lip radiation, with jitter,
-  shimmer, aspiration and an f0 contour with declination and pitch accents,
-  through a cascade of formant resonators (Klatt 1980, JASA 67(3)) whose targets
-  are the Peterson & Barney (1952) vowel averages scaled per speaker (vocal
-  tract length), moving smoothly between vowels and consonant loci; fricatives
-  and plosive bursts are shaped noise, nasals a weak low-F1 murmur; a faint
-  room tone keeps pauses from being digital silence (which PESQ finds unnatural);
-* noise of a few stationary and non-stationary kinds standing in for the
-  DEMAND recordings, the same kinds in train and test but different instances.
-
-For WaveNet training, :func:`write_ljspeech_demo` and :func:`write_vctk_demo`
-write the same synthetic speech in the LJSpeech-1.1 and VCTK 0.92 layouts, read
-by :mod:`wavegen.data.corpora`.
+* every corpus is spoken by one source, :func:`wavegen.data.speech.speak`
+  (eSpeak NG, a rule-based formant TTS engine), reading sentences from our own
+  grammar (:mod:`wavegen.data.sentences`); each speaker is a seeded voice
+  (accent, voice variant, vocal-tract scale, pitch, pitch range, speaking rate,
+  spectral colour), female where the real corpus's speaker is;
+* each utterance is one sentence, chosen to fit the requested length, with
+  natural leading and trailing silence, a faint room tone under the pauses
+  (digital silence is not speech-like, and PESQ misbehaves on it), and an
+  active-speech level around -25 dBFS; the engine speaks at 22.05 kHz, so the
+  48 kHz corpora carry nothing above 11 kHz;
+* noise (:mod:`wavegen.data.noise`) of a few stationary and non-stationary kinds
+  standing in for the DEMAND recordings, the same kinds in train and test but
+  different instances; babble is cut from six TTS talkers outside the corpus.
 """
 
 from __future__ import annotations
@@ -32,12 +33,15 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from dataclasses import replace
+
 import numpy as np
 
-from wavegen.audio.io import resample, write_audio
+from wavegen.audio.io import write_audio
 from wavegen.core.files import write_text_atomic
-from wavegen.data.synth import (NOISE_KINDS, SAMPLE_RATE, make_noise, mix_at_snr, random_voice,
-                                synthesize_speech)
+from wavegen.data.noise import NOISE_KINDS, SAMPLE_RATE, make_noise, mix_at_snr
+from wavegen.data.sentences import sentence
+from wavegen.data.speech import Voice, random_voice, speak
 from wavegen.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -52,19 +56,19 @@ TRAIN_SPEAKERS = tuple(zip(
 TEST_SPEAKERS = (("p232", "M"), ("p257", "F"))
 
 _MARKER = ".wavegen_demo.json"
-_DEMO_VERSION = 1
+_DEMO_VERSION = 2                    # 2: spoken by eSpeak NG (1: formant buzz)
 
 
 # ---------------------------------------------------------------- the corpus
 
 def write_voicebank_demo(root: str | Path, *, seed: int = 0, train_speakers: int = 8,
                          train_utterances_per_speaker: int = 20, test_speakers: int = 2,
-                         test_utterances_per_speaker: int = 10, seconds: tuple[float, float] = (1.5, 2.5),
+                         test_utterances_per_speaker: int = 10, seconds: tuple[float, float] = (2.0, 3.5),
                          trainset: str = "28spk",
                          progress: Callable[[Iterable], Iterable] | None = None) -> Path:
-    """Write the synthetic corpus under ``root`` in the VoiceBank-DEMAND layout; returns ``root``.
+    """Write the demo corpus under ``root`` in the VoiceBank-DEMAND layout; returns ``root``.
 
-    Deterministic for a seed. A complete corpus with the same arguments is left
+    Utterance lengths lie within ``seconds``. Deterministic for a seed. A complete corpus with the same arguments is left
     alone; the marker ``.wavegen_demo.json`` is written last, so an interrupted
     run is regenerated next time. ``trainset`` ("28spk" or "56spk") only changes
     the folder names. ``progress`` wraps the loop over utterances (e.g. ``tqdm``).
@@ -101,12 +105,8 @@ def write_voicebank_demo(root: str | Path, *, seed: int = 0, train_speakers: int
     for split_code, tag, talkers, speaker, sex, utterance, kind, snr in (progress or iter)(jobs):
         voice = random_voice(np.random.default_rng([seed, int(speaker[1:])]), sex)
         rng = np.random.default_rng([seed, split_code, int(speaker[1:]), utterance])
-        n = int(rng.uniform(*seconds) * SAMPLE_RATE)
-        speech, transcript = synthesize_speech(voice, n, rng)
-        # A faint room tone, as in any real recording: digital silence is not speech-like.
-        speech += 10 ** (rng.uniform(-50, -40) / 20) * make_noise("pink", n, rng, [])
-        clean = speech * 10 ** (rng.uniform(-28, -22) / 20) / np.sqrt(np.mean(speech ** 2))   # dBFS
-        clean, noisy = mix_at_snr(clean, make_noise(kind, n, rng, talkers), snr)
+        clean, transcript = _demo_utterance(voice, seconds, rng, SAMPLE_RATE, level_db=(-28, -22))
+        clean, noisy = mix_at_snr(clean, make_noise(kind, clean.size, rng, talkers), snr)
         name = f"{speaker}_{utterance + 1:03d}"
         write_audio(root / f"clean_{tag}_wav" / f"{name}.wav", clean, SAMPLE_RATE, subtype="PCM_16")
         write_audio(root / f"noisy_{tag}_wav" / f"{name}.wav", noisy, SAMPLE_RATE, subtype="PCM_16")
@@ -152,11 +152,18 @@ def _claim_demo_root(root: Path, params: dict, owned: list[str], layout: str) ->
 
 
 def _babble_talkers(rng: np.random.Generator, longest_s: float, count: int = 6) -> list[np.ndarray]:
-    """Talkers outside the corpus, each two utterances long, to crop babble from."""
-    voices = [random_voice(rng, str(rng.choice(["M", "F"]))) for _ in range(count)]
-    return [np.concatenate([synthesize_speech(voice, int(longest_s * SAMPLE_RATE), rng)[0] for _ in range(2)])
-            for voice in voices]
-
+    """Talkers outside the corpus, each reading sentences for twice ``longest_s``, to crop babble from."""
+    talkers = []
+    for _ in range(count):
+        voice = random_voice(rng, str(rng.choice(["M", "F"])))
+        parts, length = [], 0
+        while length < 2 * longest_s * SAMPLE_RATE:
+            speech = speak(sentence(rng, max_words=14, min_words=6), voice, SAMPLE_RATE,
+                           seed=int(rng.integers(2 ** 31)))
+            parts += [speech.audio, np.zeros(int(rng.uniform(0.05, 0.3) * SAMPLE_RATE), np.float32)]
+            length += parts[-2].size + parts[-1].size
+        talkers.append(np.concatenate(parts).astype(np.float64))
+    return talkers
 
 
 # ---------------------------------------------------------------- LJSpeech and VCTK (WaveNet corpora)
@@ -168,9 +175,9 @@ _LJ_PER_CHAPTER = 20          # LJSpeech ids are <chapter>-<utterance>: LJ001-00
 
 
 def write_ljspeech_demo(root: str | Path, *, seed: int = 0, utterances: int = 40,
-                        seconds: tuple[float, float] = (1.5, 3.0),
+                        seconds: tuple[float, float] = (1.5, 3.5),
                         progress: Callable[[Iterable], Iterable] | None = None) -> Path:
-    """Write one synthetic speaker under ``root`` in the LJSpeech-1.1 layout; returns ``root``.
+    """Write one speaker (a woman, American English) under ``root`` in the LJSpeech-1.1 layout.
 
     LJSpeech (Ito and Johnson 2017, https://keithito.com/LJ-Speech-Dataset/):
     ``metadata.csv`` with ``id|transcription|normalized transcription`` rows and
@@ -186,13 +193,14 @@ def write_ljspeech_demo(root: str | Path, *, seed: int = 0, utterances: int = 40
     if _claim_demo_root(root, params, ["wavs", "metadata.csv"], "LJSpeech files"):
         log.info("LJSpeech demo corpus already complete at %s", root)
         return root
-    voice = random_voice(np.random.default_rng([seed, 0]), "F")     # LJSpeech's reader is a woman
+    # LJSpeech's reader is an American woman.
+    voice = replace(random_voice(np.random.default_rng([seed, 0]), "F"), accent="en-us")
     rows = []
     for i in (progress or iter)(range(utterances)):
         rng = np.random.default_rng([seed, 1, i])
-        speech, transcript = _demo_utterance(voice, seconds, rng)
+        speech, transcript = _demo_utterance(voice, seconds, rng, LJSPEECH_RATE)
         name = f"LJ{i // _LJ_PER_CHAPTER + 1:03d}-{i % _LJ_PER_CHAPTER + 1:04d}"
-        audio = _limit_peak(resample(speech, SAMPLE_RATE, LJSPEECH_RATE).numpy())
+        audio = _limit_peak(speech)
         write_audio(root / "wavs" / f"{name}.wav", audio, LJSPEECH_RATE, subtype="PCM_16")
         # No numbers or abbreviations to expand, so the normalized column repeats the text.
         rows.append(f"{name}|{transcript}|{transcript}")
@@ -203,9 +211,9 @@ def write_ljspeech_demo(root: str | Path, *, seed: int = 0, utterances: int = 40
 
 
 def write_vctk_demo(root: str | Path, *, seed: int = 0, speakers: int = 4, utterances_per_speaker: int = 12,
-                    seconds: tuple[float, float] = (1.0, 2.5),
+                    seconds: tuple[float, float] = (1.5, 3.0),
                     progress: Callable[[Iterable], Iterable] | None = None) -> Path:
-    """Write synthetic speakers under ``root`` in the VCTK 0.92 layout; returns ``root``.
+    """Write demo speakers under ``root`` in the VCTK 0.92 layout; returns ``root``.
 
     VCTK 0.92 (Yamagishi, Veaux and MacDonald 2019, https://doi.org/10.7488/ds/2645):
     ``wav48_silence_trimmed/<spk>/<spk>_<nnn>_mic1.flac`` and ``_mic2.flac`` (48 kHz),
@@ -227,7 +235,8 @@ def write_vctk_demo(root: str | Path, *, seed: int = 0, speakers: int = 4, utter
     for speaker, sex, u in (progress or iter)(jobs):
         number = int(speaker[1:])
         voice = random_voice(np.random.default_rng([seed, number]), sex)
-        speech, transcript = _demo_utterance(voice, seconds, np.random.default_rng([seed, 2, number, u]))
+        speech, transcript = _demo_utterance(voice, seconds, np.random.default_rng([seed, 2, number, u]),
+                                             SAMPLE_RATE)
         name = f"{speaker}_{u + 1:03d}"
         mic1 = _limit_peak(speech)
         # The second microphone sits farther away: a little later, duller and quieter.
@@ -237,7 +246,7 @@ def write_vctk_demo(root: str | Path, *, seed: int = 0, speakers: int = 4, utter
                         subtype="PCM_16")
         write_text_atomic(root / "txt" / speaker / f"{name}.txt", transcript + "\n")
     info = ["ID  AGE  GENDER  ACCENTS  REGION  COMMENTS"]
-    info += [f"{speaker}  {23 + i % 7}  {sex}  English  Synthetic  (wavegen demo)"
+    info += [f"{speaker}  {23 + i % 7}  {sex}  English  Synthetic  (wavegen demo, eSpeak NG)"
              for i, (speaker, sex) in enumerate(cast)]
     write_text_atomic(root / "speaker-info.txt", "\n".join(info) + "\n")
     write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
@@ -245,13 +254,36 @@ def write_vctk_demo(root: str | Path, *, seed: int = 0, speakers: int = 4, utter
     return root
 
 
-def _demo_utterance(voice, seconds: tuple[float, float], rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """One 48 kHz utterance at about -25 dBFS with room tone, and its transcript."""
-    n = int(rng.uniform(*seconds) * SAMPLE_RATE)
-    speech, transcript = synthesize_speech(voice, n, rng)
-    # A faint room tone, as in any real recording: digital silence is not speech-like.
-    speech += 10 ** (rng.uniform(-50, -40) / 20) * make_noise("pink", n, rng, [])
-    return speech * 10 ** (rng.uniform(-27, -23) / 20) / np.sqrt(np.mean(speech ** 2)), transcript
+def _demo_utterance(voice: Voice, seconds: tuple[float, float], rng: np.random.Generator, sample_rate: int,
+                    level_db: tuple[float, float] = (-27, -23)) -> tuple[np.ndarray, str]:
+    """One sentence spoken by ``voice``, ``seconds[0]``..``seconds[1]`` long with its silences, and its text.
+
+    The level of the speech (from its first to its last word) is drawn from
+    ``level_db`` dBFS; a pink room tone 40-50 dB below it runs throughout.
+    """
+    shortest, longest = seconds
+    lead, tail = rng.uniform(0.12, 0.3), rng.uniform(0.15, 0.4)        # natural silences (s)
+    words_per_second = voice.rate / 60 * 1.15                          # eSpeak's rate, for our short words
+    budget = max(1, int((rng.uniform(shortest, longest) - lead - tail) * words_per_second))
+    seed = int(rng.integers(2 ** 31))
+    for attempt in range(20):
+        text = sentence(rng, max_words=budget, min_words=max(1, budget - 3))
+        speech = speak(text, voice, sample_rate, seed=seed)
+        if speech.seconds <= longest - 0.1:                # room for at least 50 ms either side
+            break
+        budget = max(1, budget - 1)
+        if attempt >= 10:                                    # one word is still too long: speak faster
+            voice = replace(voice, rate=min(int(voice.rate * 1.15), 450))
+    else:
+        raise ValueError(f"seconds={seconds} is too short for a spoken word")
+    # Squeeze the silences into what the longest length leaves, or stretch them to the shortest.
+    total = np.clip(speech.seconds + lead + tail, shortest, longest)
+    head = int((total - speech.seconds) * lead / (lead + tail) * sample_rate)
+    end = int(np.ceil(total * sample_rate)) - head - speech.audio.size
+    speech_level = np.sqrt(np.mean(speech.audio.astype(np.float64) ** 2)) + 1e-12
+    audio = np.concatenate([np.zeros(head), speech.audio / speech_level, np.zeros(end)])
+    audio += 10 ** (rng.uniform(-50, -40) / 20) * make_noise("pink", audio.size, rng, [], sample_rate)
+    return audio * 10 ** (rng.uniform(*level_db) / 20), text
 
 
 def _limit_peak(audio: np.ndarray, peak: float = 0.89) -> np.ndarray:
