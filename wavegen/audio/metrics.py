@@ -16,7 +16,7 @@ sample rate ``fs`` and returns plain floats.
   the mean over the best 95% of frames for LLR and WSS. The LLR is composite.m's,
   with no per-frame cap: the [0, 2] clamp of the stand-alone ``comp_llr.m`` is
   not part of composite.m, and with digital silence between words it changes
-  Csig and Covl by up to 2 points.
+  Csig by more than 2 points.
 - ``si_sdr``: scale-invariant SDR, Le Roux et al., "SDR - half-baked or well
   done?", ICASSP 2019, eq. (1).
 
@@ -24,7 +24,8 @@ Inputs of the wrong shape or of different lengths raise :class:`WavegenError`.
 A measure that is undefined for a valid input (PESQ or STOI of a silent or
 too-short signal, frame-based measures of a signal shorter than one frame) is
 returned as NaN and logged as a warning, so that one bad file does not stop a
-folder evaluation; :func:`evaluate_pair_with_reasons` also returns why.
+folder evaluation. :func:`evaluate_pair_with_reasons` returns the reasons
+instead (logging them only at debug level), for a caller that reports them.
 """
 
 from __future__ import annotations
