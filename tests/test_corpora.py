@@ -19,6 +19,8 @@ from wavegen.data.corpora import (CorpusManifest, Utterance, WaveformCrops, prep
 from wavegen.data.demo import write_ljspeech_demo, write_vctk_demo
 from wavegen.errors import DatasetError
 
+from tests.test_speech import f0_track
+
 LJ_TINY = dict(seed=1, utterances=5, seconds=(0.4, 0.7))
 VCTK_TINY = dict(seed=1, speakers=3, utterances_per_speaker=3, seconds=(0.4, 0.6))
 
@@ -97,6 +99,21 @@ def test_vctk_demo_is_read_by_the_vctk_scanner(vctk_root):
     assert "p226  " in (vctk_root / "speaker-info.txt").read_text()
     with pytest.raises(DatasetError, match="mic1, mic2"):
         scan_vctk(vctk_root, mic="mic3")
+
+
+def test_demo_speakers_sound_like_who_the_corpora_say(lj_root, vctk_root):
+    def median_f0(paths):
+        tracks = []
+        for path in paths:
+            audio, sr = sf.read(str(path))
+            tracks.append(f0_track(resample(audio, sr, 16000).numpy(), 16000))
+        return np.nanmedian(np.concatenate(tracks))
+
+    # LJSpeech's reader is a woman; VCTK's demo speakers alternate woman, man, woman.
+    assert median_f0(sorted((lj_root / "wavs").glob("*.wav"))) > 150
+    by_speaker = {s: median_f0(sorted((vctk_root / "wav48_silence_trimmed" / s).glob("*_mic1.flac")))
+                  for s in ("p225", "p226", "p227")}
+    assert min(by_speaker["p225"], by_speaker["p227"]) > 1.3 * by_speaker["p226"], by_speaker
 
 
 def test_vctk_080_layout(tmp_path):

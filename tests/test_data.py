@@ -19,8 +19,10 @@ from wavegen.data import (VoiceBankManifest, VoiceBankWindows, load_voicebank_pa
 from wavegen.data.demo import NOISE_KINDS, TEST_SNRS_DB, TRAIN_SNRS_DB
 from wavegen.errors import DatasetError
 
+from tests.test_speech import f0_track, voiced_fraction
+
 TINY = dict(train_speakers=2, train_utterances_per_speaker=3, test_speakers=2,
-            test_utterances_per_speaker=2, seconds=(0.8, 1.3))
+            test_utterances_per_speaker=2, seconds=(1.5, 2.2))
 SMALLEST = dict(train_speakers=1, train_utterances_per_speaker=2, test_speakers=1,
                 test_utterances_per_speaker=1, seconds=(0.5, 0.7))
 FOLDERS_28 = ("clean_trainset_28spk_wav", "noisy_trainset_28spk_wav",
@@ -56,7 +58,7 @@ def test_demo_has_the_voicebank_layout(demo_root):
         for name in names:
             info = sf.info(str(demo_root / folder / name))
             assert (info.samplerate, info.channels, info.subtype) == (48000, 1, "PCM_16")
-            assert 0.8 * 48000 <= info.frames <= 1.3 * 48000
+            assert 1.5 * 48000 <= info.frames <= 2.2 * 48000 + 1
     for txt, names in (("trainset_28spk_txt", train), ("testset_txt", test)):
         transcripts = [n.replace(".wav", ".txt") for n in names]
         assert sorted(p.name for p in (demo_root / txt).glob("*.txt")) == transcripts
@@ -77,18 +79,29 @@ def test_demo_mixes_at_the_logged_snr(demo_root, split, allowed):
 
 
 def test_demo_speech_is_voiced_and_band_limited_like_speech(demo_root):
-    clean, sr = sf.read(str(demo_root / "clean_testset_wav" / "p232_001.wav"))
-    spectrum = np.abs(np.fft.rfft(clean)) ** 2
-    freqs = np.fft.rfftfreq(clean.size, 1 / sr)
-    assert spectrum[(freqs > 80) & (freqs < 4000)].sum() > 0.8 * spectrum.sum()
-    # The loudest 40 ms is periodic with a pitch in the range of human voices.
-    frame = 1920
-    start = np.argmax([np.sum(clean[i:i + frame] ** 2) for i in range(0, clean.size - frame, 480)]) * 480
-    x = clean[start:start + frame] - clean[start:start + frame].mean()
-    autocorr = np.correlate(x, x, "full")[frame - 1:] / np.sum(x ** 2)
-    lags = slice(sr // 400, sr // 70)
-    assert autocorr[lags].max() > 0.5
-    assert 70 <= sr / (lags.start + np.argmax(autocorr[lags])) <= 400
+    for path in sorted((demo_root / "clean_testset_wav").glob("*.wav")):
+        clean, sr = sf.read(str(path))
+        spectrum = np.abs(np.fft.rfft(clean)) ** 2
+        freqs = np.fft.rfftfreq(clean.size, 1 / sr)
+        assert spectrum[(freqs > 80) & (freqs < 4000)].sum() > 0.8 * spectrum.sum()
+        clean16 = resample(clean, sr, 16000).numpy()
+        voiced = f0_track(clean16, 16000)
+        voiced = voiced[~np.isnan(voiced)]
+        assert voiced_fraction(clean16, 16000) > 0.5, path.name
+        assert np.mean((60 <= voiced) & (voiced <= 400)) > 0.9, path.name
+        assert np.percentile(voiced, 90) > 1.1 * np.percentile(voiced, 10), path.name    # intonation
+
+
+def test_demo_transcripts_fit_their_utterances_and_women_sound_higher(demo_root):
+    medians = {}
+    for path in sorted((demo_root / "clean_testset_wav").glob("*.wav")):
+        clean, sr = sf.read(str(path))
+        words = (demo_root / "testset_txt" / path.with_suffix(".txt").name).read_text().split()
+        # 100-400 words a minute of speech, within an utterance that has ~0.1-1 s of silence.
+        assert 0.15 * len(words) < clean.size / sr - 0.1 and clean.size / sr < 0.6 * len(words) + 1.2, path.name
+        f0 = f0_track(resample(clean, sr, 16000).numpy(), 16000)
+        medians.setdefault(path.name[:4], []).append(np.nanmedian(f0))
+    assert min(medians["p257"]) > max(medians["p232"])        # p257 is a woman, p232 a man
 
 
 def test_demo_is_deterministic_and_skips_when_complete(tmp_path):

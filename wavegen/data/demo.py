@@ -263,11 +263,11 @@ def _demo_utterance(voice: Voice, seconds: tuple[float, float], rng: np.random.G
     """
     shortest, longest = seconds
     lead, tail = rng.uniform(0.12, 0.3), rng.uniform(0.15, 0.4)        # natural silences (s)
-    words_per_second = voice.rate / 60 * 1.15                          # eSpeak's rate, for our short words
+    words_per_second = voice.rate / 60 * 1.3                           # eSpeak speaks our short words fast
     budget = max(1, int((rng.uniform(shortest, longest) - lead - tail) * words_per_second))
     seed = int(rng.integers(2 ** 31))
     for attempt in range(20):
-        text = sentence(rng, max_words=budget, min_words=max(1, budget - 3))
+        text = sentence(rng, max_words=budget, min_words=max(1, budget - 1))
         speech = speak(text, voice, sample_rate, seed=seed)
         if speech.seconds <= longest - 0.1:                # room for at least 50 ms either side
             break

@@ -60,6 +60,7 @@ from wavegen.errors import WavegenError
 
 log = logging.getLogger(__name__)
 
+ENGINE_RATE = 22_050               # what eSpeak NG speaks at
 # English accents that ship with eSpeak NG 1.52 (lang/gmw/en*): British (the default),
 # Received Pronunciation, Scottish, Lancaster, West Midlands, American, New York, Caribbean.
 ACCENTS = ("en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
@@ -99,7 +100,8 @@ def random_voice(rng: np.random.Generator, sex: str) -> Voice:
         raise ValueError(f"sex must be 'M' or 'F', not {sex!r}")
     return Voice(accent=str(rng.choice(ACCENTS)), variant=str(rng.choice(VARIANTS[sex])),
                  formant_scale=round(float(rng.uniform(0.95, 1.05)), 3),
-                 pitch=int(rng.integers(35, 66)), pitch_range=int(rng.integers(40, 86)),
+                 pitch=int(rng.integers(40, 76) if sex == "M" else rng.integers(30, 66)),
+                 pitch_range=int(rng.integers(50, 96)),
                  rate=int(rng.integers(145, 186)), tilt_db=round(float(rng.uniform(-4, 2)), 2),
                  presence_db=round(float(rng.uniform(-2, 3)), 2),
                  presence_hz=round(float(rng.uniform(2000, 3500)), -1))
@@ -118,7 +120,7 @@ class Speech:
 
 
 def speak(text: str, voice: Voice = Voice(), sample_rate: int | None = None, *, seed: int = 0) -> Speech:
-    """``text`` spoken by ``voice`` at ``sample_rate`` (the engine's 22050 Hz by default).
+    """``text`` spoken by ``voice`` at ``sample_rate`` (the engine's :data:`ENGINE_RATE` by default).
 
     Deterministic for (text, voice, seed), whatever was spoken before. Leading
     and trailing silence is trimmed to 10 ms; the level is the engine's (peaks
