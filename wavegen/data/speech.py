@@ -1,10 +1,11 @@
 """Speech from a real text-to-speech engine: eSpeak NG, driven through its C API with ctypes.
 
-eSpeak NG (https://github.com/espeak-ng/espeak-ng, release 1.52) is a compact
+eSpeak NG (J. Duddington's eSpeak, continued by R. Dunn and others;
+https://github.com/espeak-ng/espeak-ng, release 1.52, GPL-3.0) is a compact
 formant synthesiser: text goes through pronunciation rules and a dictionary to
-phonemes, an intonation model gives each clause a pitch contour, and each
-phoneme is rendered from stored formant sequences (Dunn et al., eSpeak NG
-documentation, docs/). Its shared library and data come from the
+phonemes, an intonation model gives each clause a pitch contour, vowels are
+rendered from stored formant sequences and most unvoiced consonants from short
+recorded noise samples (eSpeak NG docs: phonemes.md, voices.md). Its shared library and data come from the
 ``espeakng-loader`` wheel (``get_library_path()``, ``get_data_path()``), so no
 system package is needed. The calls follow ``speak_lib.h``:
 ``espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, path, espeakINITIALIZE_DONT_EXIT)``,
@@ -13,12 +14,13 @@ a synth callback that receives int16 samples and word events,
 rate, pitch, pitch range and volume, then ``espeak_Synth``.
 
 **Determinism.** eSpeak NG keeps state in static variables from one
-utterance to the next, and offers no reset for it: the *flutter* (a slow pitch
-wobble read from a table through an index that keeps running across
-utterances), the wave generator's and the echo's buffers, the random generator
-behind breath noise. So the same text and voice came out different on every
-call (the waveforms part after a few ms), and ``espeak_Terminate`` followed by
-``espeak_Initialize`` does not help. We therefore load the library afresh for
+utterance to the next, and offers no reset for it. So the same text and voice
+came out different on every call (the waveforms part after a few ms): the
+*flutter* (a slow pitch wobble read from a table through an index that keeps
+running across utterances) is one cause -- variants with ``flutter 0`` were
+repeatable at some settings -- but with flutter off, other pitches, rates and
+accents still drifted, and the random generator behind breath noise carries on
+too. ``espeak_Terminate`` followed by ``espeak_Initialize`` does not help. We therefore load the library afresh for
 each utterance -- load, initialise, speak, terminate, unload (about 2 ms) --
 and seed its random generator (``espeak_ng_SetRandSeed``), so an utterance
 depends only on (text, voice, seed), whatever was spoken before. The library
@@ -239,6 +241,7 @@ class _Espeak:
         self.variants: set[str] = set()
         with self._loaded() as (_, rate):               # fail here, once, if the library cannot load
             self.sample_rate = rate
+        log.debug("eSpeak NG from %s speaks at %d Hz, data in %s", self.library, rate, self.data)
 
     @contextmanager
     def _loaded(self) -> Iterator[tuple[ctypes.CDLL, int]]:
