@@ -13,21 +13,30 @@ import torch
 
 from wavegen.core import distributed as dist
 from wavegen.core.experiment import Experiment, apply_overrides
-from wavegen.core.trainer import resolve_device
+from wavegen.core.trainer import TrainConfig, resolve_device
 from wavegen.data.locate import locate_corpus
 from wavegen.errors import WavegenError
 
 
 def begin(exp_dir: Path, data_root: Path | None, overrides: list[str], base_config: dict, *,
-          corpus: str | None = None, check_layout: Callable[[Path, dict], object] | None = None,
+          check_config: Callable[[dict], object], corpus: str | None = None,
+          check_layout: Callable[[Path, dict], object] | None = None,
           make_corpus: Callable[[Path], Path] | None = None) -> tuple[dict, Experiment, torch.device, Path]:
     """(config, experiment, device, data root).
 
-    A real ``corpus`` ("voicebank", "vctk", "ljspeech") is found at ``data_root``
-    or its default location and checked with ``check_layout(root, config)``; a
-    generated one is written by ``make_corpus(folder)`` as the "corpus" stage.
+    ``check_config(config)`` builds what is cheap to build from the config (the
+    model on the meta device, the training settings) so that a value it cannot
+    take is refused now rather than after data preparation. A real ``corpus``
+    ("voicebank", "vctk", "ljspeech") is found at ``data_root`` or its default
+    location and checked with ``check_layout(root, config)``; a generated one is
+    written by ``make_corpus(folder)`` as the "corpus" stage.
     """
     config = apply_overrides(base_config, overrides)
+    try:
+        with torch.device("meta"):
+            check_config(config)
+    except (ValueError, TypeError, RuntimeError) as exc:
+        raise WavegenError(f"--set: the config does not work: {exc}") from None
     device = resolve_device(config["train"]["device"])
     if make_corpus is None:
         data_root = locate_corpus(corpus, data_root, lambda root: check_layout(root, config))
@@ -41,3 +50,18 @@ def begin(exp_dir: Path, data_root: Path | None, overrides: list[str], base_conf
         data_root = exp.stage("corpus", config.get("corpus"),
                               lambda: {"root": str(make_corpus(exp.dir / "corpus"))})["root"]
     return config, exp, device, Path(data_root)
+
+
+def train_config(cfg: dict, device: torch.device, max_steps: int | None = None) -> TrainConfig:
+    """The trainer's settings from a recipe's ``train`` section (``max_steps`` when computed from epochs)."""
+    return TrainConfig(max_steps=max_steps or cfg["max_steps"], batch_size=cfg["batch_size"], seed=cfg["seed"],
+                       device=str(device), log_every=cfg["log_every"], eval_every=cfg["eval_every"],
+                       checkpoint_every=cfg["checkpoint_every"], ema_decay=cfg["ema_decay"])
+
+
+def check_positive(config: dict, *keys: str) -> None:
+    """``section.key`` values that must be at least 1."""
+    for key in keys:
+        section, name = key.split(".")
+        if config[section][name] < 1:
+            raise WavegenError(f"{key} must be at least 1, got {config[section][name]}")

@@ -142,6 +142,24 @@ def test_mistyped_set_value_is_refused_before_any_work(tmp_path, assignment, mes
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("model, assignment, message", [
+    ("segan", "train.batch_size=0", "train.batch_size must be at least 1, got 0"),
+    ("segan", "train.ema_decay=1.5", "train.ema_decay must be at least 0 and below 1"),
+    ("segan", "enhance.batch_size=0", "enhance.batch_size must be at least 1"),
+    ("wavenet", "model.residual_channels=0", "residual_channels must be at least 1"),
+    ("wavenet", "model.gate_channels=7", "gate_channels (7) must be even"),
+    ("wavenet", "conditioning=foo", "expected one of none, speaker, mel"),
+    ("wavenet", "sample.seconds=-1", "sample.seconds must be positive"),
+    ("segan", "corpus.train_speakers=100", "demo corpus: train_speakers must be 1..28, got 100"),
+    ("wavenet", "corpus.utterances_per_speaker=0", "demo corpus: utterances_per_speaker must be at least 1"),
+])
+def test_impossible_set_value_is_refused_before_any_work(tmp_path, model, assignment, message):
+    run = wavegen_cli("recipe", model, "--data", "demo", "--set", assignment, cwd=tmp_path)
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert message in run.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_set_values_keep_the_type_of_their_default():
     from wavegen.core.experiment import apply_overrides
     config = {"a": {"rate": 0.5, "n": 3, "flag": False, "name": "x", "sizes": [1, 2], "gains": [1.0], "any": None}}

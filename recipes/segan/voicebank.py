@@ -20,13 +20,13 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import begin
+from recipes._common import begin, check_positive, train_config
 from wavegen.audio.segan.model import SEGAN, SEGAN_CONFIGS
 from wavegen.audio.segan.train import SEGANTask, draw_reference_batch
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
 from wavegen.core.experiment import Experiment
-from wavegen.core.trainer import TrainConfig, Trainer, seed_everything
+from wavegen.core.trainer import Trainer, seed_everything
 from wavegen.errors import WavegenError
 from wavegen.progress import seconds_callback, wrap_iterable
 
@@ -54,7 +54,8 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     """Run every stage (skipping finished ones) and return the results table."""
     from wavegen.data.voicebank import check_voicebank_layout
     config, exp, device, data_root = begin(
-        exp_dir, data_root, overrides, base_config, corpus="voicebank", make_corpus=make_corpus,
+        exp_dir, data_root, overrides, base_config, check_config=check_config, corpus="voicebank",
+        make_corpus=make_corpus,
         check_layout=lambda root, config: check_voicebank_layout(root, config["data"]["trainset"]))
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
                      lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
@@ -71,6 +72,15 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     scores = exp.stage("evaluate", noisy, lambda: evaluate(exp, data, noisy))
     exp.stage("samples", config["samples"], lambda: collect_samples(exp, data, config["samples"]))
     return scores["table"]
+
+
+def check_config(config: dict) -> None:
+    """What can be refused before any work: the model's shape, the training and enhancement settings."""
+    SEGAN(**config["model"])
+    train_config(config["train"], torch.device("cpu"), max_steps=1)
+    check_positive(config, "train.reference_batch", "enhance.batch_size", "samples.count")
+    if config["train"]["epochs"] < 1 and config["train"]["max_steps"] < 1:
+        raise WavegenError("train.epochs or train.max_steps must be at least 1")
 
 
 def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
@@ -95,11 +105,7 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
     task = SEGANTask(model, reference, lr=cfg["lr"], l1_weight=cfg["l1_weight"],
                      validation=tuple(validation.unbind(1)))
     max_steps = cfg["max_steps"] or cfg["epochs"] * (len(windows) // cfg["batch_size"])
-    trainer = Trainer(task, windows, TrainConfig(
-        max_steps=max_steps, batch_size=cfg["batch_size"], seed=cfg["seed"], device=str(device),
-        log_every=cfg["log_every"], eval_every=cfg["eval_every"], checkpoint_every=cfg["checkpoint_every"],
-        ema_decay=cfg["ema_decay"]),
-        exp.dir)
+    trainer = Trainer(task, windows, train_config(cfg, device, max_steps), exp.dir)
     path = trainer.fit()
     header, _ = read_checkpoint(path)
     return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"]}

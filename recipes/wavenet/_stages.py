@@ -13,12 +13,12 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import begin
+from recipes._common import begin, check_positive, train_config
 from wavegen.audio.wavenet.model import WAVENET_CONFIGS, WaveNet
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
-from wavegen.core.experiment import Experiment, apply_overrides
-from wavegen.core.trainer import TrainConfig, Trainer, seed_everything
+from wavegen.core.experiment import Experiment
+from wavegen.core.trainer import Trainer, seed_everything
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
 
@@ -40,12 +40,10 @@ TRAIN = {"max_steps": 200_000, "batch_size": 8, "crop_samples": 8000, "lr": 1e-3
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict,
         make_corpus=None) -> str:
     """Run every stage (skipping finished ones) and return the results table."""
-    conditioning = apply_overrides(base_config, overrides)["conditioning"]
-    if conditioning not in CONDITIONING:
-        raise WavegenError(f"conditioning={conditioning!r}: expected one of {', '.join(CONDITIONING)}")
     from wavegen.data.corpora import SCANNERS
     kind = base_config["data"]["kind"]
-    config, exp, device, data_root = begin(exp_dir, data_root, overrides, base_config, corpus=kind,
+    config, exp, device, data_root = begin(exp_dir, data_root, overrides, base_config, check_config=check_config,
+                                           corpus=kind,
                                            make_corpus=make_corpus,
                                            check_layout=lambda root, config: SCANNERS[kind](root))
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
@@ -59,6 +57,18 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     scores = exp.stage("evaluate", config["evaluate"], lambda: evaluate(exp, data, config, device))
     sampled = exp.stage("sample", config["sample"], lambda: sample(exp, data, config, device))
     return scores["table"] + "\n" + sampled["summary"]
+
+
+def check_config(config: dict) -> None:
+    """What can be refused before any work: the model's shape, training, evaluation and sampling settings."""
+    if config["conditioning"] not in CONDITIONING:
+        raise WavegenError(f"conditioning={config['conditioning']!r}: expected one of {', '.join(CONDITIONING)}")
+    build_model(config, {"speakers": ["speaker"]})
+    train_config(config["train"], torch.device("cpu"))
+    check_positive(config, "train.crop_samples", "evaluate.crop_samples", "evaluate.batch_size",
+                   "evaluate.max_batches", "sample.count", "sample.speakers")
+    if config["sample"]["seconds"] is not None and not config["sample"]["seconds"] > 0:
+        raise WavegenError(f"sample.seconds must be positive, got {config['sample']['seconds']}")
 
 
 def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
@@ -103,10 +113,7 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
     windows = _crops(data, "train", cfg["crop_samples"])
     validation = _batches(_crops(data, "test", cfg["crop_samples"]), cfg["batch_size"], 4)
     task = WaveNetTask(model, lr=cfg["lr"], grad_clip=cfg["grad_clip"], validation=validation)
-    trainer = Trainer(task, windows, TrainConfig(
-        max_steps=cfg["max_steps"], batch_size=cfg["batch_size"], seed=cfg["seed"], device=str(device),
-        log_every=cfg["log_every"], eval_every=cfg["eval_every"], checkpoint_every=cfg["checkpoint_every"],
-        ema_decay=cfg["ema_decay"]), exp.dir)
+    trainer = Trainer(task, windows, train_config(cfg, device), exp.dir)
     path = trainer.fit()
     header, _ = read_checkpoint(path)
     return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"]}

@@ -119,6 +119,8 @@ class Experiment:
         if self.dir.exists() and not self.dir.is_dir():
             raise WavegenError(f"--exp-dir {self.dir}: is a file, not a folder")
         self.config = config
+        # Folders a refused run would leave behind: the experiment folder and any parents it creates.
+        self._new_folders = [p for p in (self.dir, *self.dir.parents) if not p.exists()]
         self._chain = ""
         # config.json is written when the first stage runs, not before: a run refused by its checks
         # leaves no folder behind. Until a stage that depends on the config has finished, a refusal
@@ -138,6 +140,9 @@ class Experiment:
         if dist.rank() == 0 and self._config_written and not self._committed:
             if self._previous_config is None:
                 path.unlink(missing_ok=True)
+                for folder in self._new_folders:        # deepest first; only if nothing is left in it
+                    if folder.is_dir() and not any(folder.iterdir()):
+                        folder.rmdir()
             else:
                 write_text_atomic(path, self._previous_config)
 

@@ -56,6 +56,15 @@ class TrainConfig:
     ema_decay: float = 0.0               # >0: evaluate and publish an exponential moving average of the weights
     progress: bool = True
 
+    def __post_init__(self):
+        """Refuse impossible settings up front, named as a recipe's ``train.*`` keys."""
+        for name, least in (("max_steps", 1), ("batch_size", 1), ("log_every", 1), ("keep_checkpoints", 1),
+                            ("eval_every", 0), ("checkpoint_every", 0)):
+            if getattr(self, name) < least:
+                raise WavegenError(f"train.{name} must be at least {least}, got {getattr(self, name)}")
+        if not 0 <= self.ema_decay < 1:
+            raise WavegenError(f"train.ema_decay must be at least 0 and below 1, got {self.ema_decay}")
+
 
 def resolve_device(name: str) -> torch.device:
     """``cpu``, ``cuda`` (``cuda:N``) or ``auto`` (CUDA when available)."""

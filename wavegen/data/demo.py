@@ -74,11 +74,12 @@ def write_voicebank_demo(root: str | Path, *, seed: int = 0, train_speakers: int
     the folder names. ``progress`` wraps the loop over utterances (e.g. ``tqdm``).
     """
     root = Path(root)
-    if not 1 <= train_speakers <= len(TRAIN_SPEAKERS) or not 1 <= test_speakers <= len(TEST_SPEAKERS):
-        raise ValueError(f"train_speakers must be 1..{len(TRAIN_SPEAKERS)}, "
-                         f"test_speakers 1..{len(TEST_SPEAKERS)}")
-    if trainset not in ("28spk", "56spk") or not 0.3 <= seconds[0] <= seconds[1]:
-        raise ValueError("trainset must be '28spk' or '56spk', seconds a (min, max) pair of at least 0.3 s")
+    _check_arguments(seconds, train_speakers=(train_speakers, len(TRAIN_SPEAKERS)),
+                     test_speakers=(test_speakers, len(TEST_SPEAKERS)),
+                     train_utterances_per_speaker=(train_utterances_per_speaker, None),
+                     test_utterances_per_speaker=(test_utterances_per_speaker, None))
+    if trainset not in ("28spk", "56spk"):
+        raise DatasetError(f"demo corpus: trainset must be '28spk' or '56spk', got {trainset!r}")
     params = {"version": _DEMO_VERSION, "seed": seed, "train_speakers": train_speakers,
               "train_utterances_per_speaker": train_utterances_per_speaker, "test_speakers": test_speakers,
               "test_utterances_per_speaker": test_utterances_per_speaker, "seconds": list(seconds),
@@ -117,6 +118,17 @@ def write_voicebank_demo(root: str | Path, *, seed: int = 0, train_speakers: int
     write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
     log.info("wrote VoiceBank-DEMAND demo corpus (%d utterances) to %s", len(jobs), root)
     return root
+
+
+def _check_arguments(seconds: tuple[float, float], **counts: tuple[int, int | None]) -> None:
+    """Refuse a count outside 1..most (``None``: no upper bound) or lengths below 0.3 s, naming the argument."""
+    for name, (count, most) in counts.items():
+        if count < 1 or (most is not None and count > most):
+            allowed = f"1..{most}" if most is not None else "at least 1"
+            raise DatasetError(f"demo corpus: {name} must be {allowed}, got {count}")
+    if not 0.3 <= seconds[0] <= seconds[1]:
+        raise DatasetError(f"demo corpus: seconds must be a (shortest, longest) pair of at least 0.3 s, "
+                           f"got {tuple(seconds)}")
 
 
 def _demo_is_complete(root: Path, params: dict) -> bool:
@@ -186,8 +198,7 @@ def write_ljspeech_demo(root: str | Path, *, seed: int = 0, utterances: int = 40
     :func:`write_voicebank_demo`).
     """
     root = Path(root)
-    if utterances < 1 or not 0.3 <= seconds[0] <= seconds[1]:
-        raise ValueError("utterances must be at least 1, seconds a (min, max) pair of at least 0.3 s")
+    _check_arguments(seconds, utterances=(utterances, None))
     params = {"version": _DEMO_VERSION, "corpus": "ljspeech", "seed": seed, "utterances": utterances,
               "seconds": list(seconds)}
     if _claim_demo_root(root, params, ["wavs", "metadata.csv"], "LJSpeech files"):
@@ -221,9 +232,7 @@ def write_vctk_demo(root: str | Path, *, seed: int = 0, speakers: int = 4, utter
     alternating female and male. Idempotent and atomic as :func:`write_voicebank_demo`.
     """
     root = Path(root)
-    if not 1 <= speakers <= 100 or utterances_per_speaker < 1 or not 0.3 <= seconds[0] <= seconds[1]:
-        raise ValueError("speakers must be 1..100, utterances_per_speaker at least 1, "
-                         "seconds a (min, max) pair of at least 0.3 s")
+    _check_arguments(seconds, speakers=(speakers, 100), utterances_per_speaker=(utterances_per_speaker, None))
     params = {"version": _DEMO_VERSION, "corpus": "vctk", "seed": seed, "speakers": speakers,
               "utterances_per_speaker": utterances_per_speaker, "seconds": list(seconds)}
     owned = ["wav48_silence_trimmed", "txt", "speaker-info.txt"]

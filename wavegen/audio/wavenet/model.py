@@ -41,6 +41,12 @@ WAVENET_CONFIGS = {
 }
 
 
+def _check_sizes(**sizes: int) -> None:
+    for name, size in sizes.items():
+        if size < 1:
+            raise ValueError(f"{name} must be at least 1, got {size}")
+
+
 @register_model("wavenet")
 class WaveNet(nn.Module):
     family = "autoregressive"
@@ -52,6 +58,10 @@ class WaveNet(nn.Module):
                  mel_channels: int = 0, upsample_scales: tuple[int, ...] = (16, 16), sample_rate: int = 16000,
                  n_fft: int = 1024, fmin: float = 0.0, fmax: float | None = None):
         super().__init__()
+        _check_sizes(residual_channels=residual_channels, gate_channels=gate_channels, layers=layers,
+                     skip_channels=skip_channels, output_channels=output_channels, stacks=stacks)
+        if gate_channels % 2:
+            raise ValueError(f"gate_channels ({gate_channels}) must be even: half tanh, half sigmoid")
         if layers % stacks:
             raise ValueError(f"layers ({layers}) must be a multiple of stacks ({stacks})")
         speakers = speakers or len(speaker_names)
