@@ -78,6 +78,16 @@ def test_generator_output_shape_and_range(tiny):
         tiny.generator(torch.randn(1, 1, tiny.window + 1))
 
 
+def test_residual_generator_starts_as_the_identity_and_learns_a_correction():
+    model = SEGAN.from_name("tiny", residual=True)
+    x = noisy_batch(model)
+    assert torch.equal(model.generator(x), x)
+    loss = (model.generator(x) - 0.5 * x).abs().mean()
+    loss.backward()
+    assert model.generator.decoder[-1].deconv.weight.grad.abs().sum() > 0
+    assert SEGAN.from_name("small").config["residual"] and not SEGAN().config["residual"]
+
+
 def test_latent_is_used_and_reproducible(tiny):
     x = noisy_batch(tiny)
     z1, z2 = (tiny.generator.sample_latent(3, tiny.window, torch.Generator().manual_seed(s)) for s in (1, 2))

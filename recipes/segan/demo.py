@@ -17,7 +17,7 @@ from recipes.segan import voicebank
 CONFIG = {
     **voicebank.CONFIG,
     # Size of the synthesised corpus (arguments of wavegen.data.demo.write_voicebank_demo).
-    "corpus": {"seed": 0, "train_speakers": 8, "train_utterances_per_speaker": 20,
+    "corpus": {"seed": 0, "train_speakers": 28, "train_utterances_per_speaker": 6,
                "test_speakers": 2, "test_utterances_per_speaker": 10},
     "model": voicebank.segan_kwargs("small"),
     "train": {**voicebank.CONFIG["train"], "epochs": 0, "max_steps": 2000, "batch_size": 16,

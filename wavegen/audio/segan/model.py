@@ -38,7 +38,8 @@ SEGAN_CONFIGS: dict[str, dict] = {
     # training with bf16 on two cores). Pre-emphasis 0.8 rather than 0.95: de-emphasis
     # multiplies the generator's low-frequency errors by up to 1/(1 - coef), 20x at 0.95, and
     # a briefly trained generator's errors are large there; 0.8 caps the gain at 5x.
-    "small": {"window": 4096, "channels": [16, 32, 32, 64, 64, 128, 128, 128], "preemph": 0.8},
+    "small": {"window": 4096, "channels": [16, 32, 32, 64, 64, 128, 128, 128], "preemph": 0.8,
+              "residual": True},
     # Unit tests: a forward pass in milliseconds; bottleneck (16, 8) as in the paper, so the
     # short-layer fast path is exercised.
     "tiny": {"window": 256, "channels": [4, 8, 8, 16, 16]},
@@ -107,10 +108,17 @@ def conv_transpose1d_as_matmul(x: torch.Tensor, deconv: nn.ConvTranspose1d) -> t
 
 
 class Generator(nn.Module):
-    """Encoder-decoder with skip connections and a latent z at the bottleneck (paper fig. 2)."""
+    """Encoder-decoder with skip connections and a latent z at the bottleneck (paper fig. 2).
 
-    def __init__(self, channels: list[int], kernel_size: int, latent_channels: int):
+    The paper's output is ``tanh`` of the last decoder layer, so even a clean input must be
+    rebuilt through the stride-2 layers. ``residual`` adds the input instead (output = noisy +
+    tanh(last layer)): the generator learns a correction, which keeps nearly clean inputs intact
+    when training is short (the demo); off by default, as in the paper.
+    """
+
+    def __init__(self, channels: list[int], kernel_size: int, latent_channels: int, residual: bool = False):
         super().__init__()
+        self.residual = residual
         self.num_layers = len(channels)
         self.latent_channels = latent_channels
         enc_in = [1] + channels[:-1]
@@ -152,7 +160,7 @@ class Generator(nn.Module):
         for j, deconv in enumerate(self.decoder):
             h = deconv(h, fast)                                # (B, C, 2 * length)
             if j == len(self.decoder) - 1:
-                return torch.tanh(h)                           # (B, 1, T)
+                return noisy + torch.tanh(h) if self.residual else torch.tanh(h)   # (B, 1, T)
             h = torch.cat([self.decoder_act[j](h), skips.pop()], dim=1)
         raise AssertionError("unreachable")
 
@@ -202,7 +210,8 @@ class SEGAN(nn.Module):
 
     def __init__(self, window: int = 16384, channels: list[int] | tuple[int, ...] = PAPER_CHANNELS,
                  kernel_size: int = 31, latent_channels: int | None = None,
-                 leaky_slope: float = 0.3, preemph: float = 0.95, sample_rate: int = 16000):
+                 leaky_slope: float = 0.3, preemph: float = 0.95, sample_rate: int = 16000,
+                 residual: bool = False):
         super().__init__()
         channels = [int(c) for c in channels]
         latent_channels = channels[-1] if latent_channels is None else int(latent_channels)
@@ -212,13 +221,16 @@ class SEGAN(nn.Module):
             raise ValueError(f"window {window} is not a multiple of 2**{len(channels)}")
         self.config = {"window": int(window), "channels": channels, "kernel_size": int(kernel_size),
                        "latent_channels": latent_channels, "leaky_slope": float(leaky_slope),
-                       "preemph": float(preemph), "sample_rate": int(sample_rate)}
+                       "preemph": float(preemph), "sample_rate": int(sample_rate), "residual": bool(residual)}
         self.window = int(window)
         self.preemph = float(preemph)
         self.sample_rate = int(sample_rate)
         # He initialisation for the activations that follow each layer (PReLU starts at 0.25):
         # with PyTorch's default the signal shrinks ~2x per layer, and training starts far slower.
-        self.generator = kaiming_init_(Generator(channels, kernel_size, latent_channels), 0.25)
+        self.generator = kaiming_init_(Generator(channels, kernel_size, latent_channels, residual), 0.25)
+        if residual:       # start as the identity: the generator learns a correction to its input
+            nn.init.zeros_(self.generator.decoder[-1].deconv.weight)
+            nn.init.zeros_(self.generator.decoder[-1].deconv.bias)
         self.discriminator = kaiming_init_(Discriminator(channels, kernel_size, window, leaky_slope),
                                            leaky_slope)
 

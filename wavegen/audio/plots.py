@@ -1,0 +1,58 @@
+"""Pictures of audio: log-magnitude spectrograms, one row per signal, saved as PNG (matplotlib, Agg).
+
+Spectrograms are what people compare audio by at a glance (pitch contours as
+curved harmonics, formants as dark bands, fricatives as high-frequency noise),
+so the docs and reports draw them here rather than describing them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import scipy.signal
+
+from wavegen.core.files import atomic_output
+
+
+def log_spectrogram(audio: np.ndarray, sample_rate: int, *, window_ms: float = 25.0,
+                    hop_ms: float = 4.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frequencies in Hz, times in s, power in dB re the loudest bin) of mono ``audio`` (Hann window)."""
+    window = int(sample_rate * window_ms / 1000)
+    hop = max(1, int(sample_rate * hop_ms / 1000))
+    freqs, times, power = scipy.signal.spectrogram(np.asarray(audio, dtype=np.float64), sample_rate,
+                                                   window="hann", nperseg=window, noverlap=window - hop,
+                                                   mode="psd")
+    db = 10 * np.log10(np.maximum(power, 1e-20))
+    return freqs, times, db - db.max()
+
+
+def save_spectrograms(path: str | Path, rows: Sequence[tuple[str, np.ndarray]], sample_rate: int, *,
+                      title: str = "", max_hz: float = 8000.0, range_db: float = 80.0) -> Path:
+    """One spectrogram per ``(label, audio)`` row, on shared axes, written to ``path`` (PNG) atomically."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not rows:
+        raise ValueError("nothing to draw: give at least one (label, audio) row")
+    seconds = max(audio.size for _, audio in rows) / sample_rate
+    figure, axes = plt.subplots(len(rows), 1, figsize=(10, 0.4 + 2.2 * len(rows)), sharex=True, squeeze=False)
+    for axis, (label, audio) in zip(axes[:, 0], rows):
+        freqs, times, db = log_spectrogram(audio, sample_rate)
+        keep = freqs <= max_hz
+        axis.pcolormesh(times, freqs[keep] / 1000, db[keep], vmin=-range_db, vmax=0, cmap="magma",
+                        shading="auto", rasterized=True)
+        axis.set_xlim(0, seconds)
+        axis.set_ylabel("kHz")
+        axis.set_title(label, loc="left", fontsize=9)
+    axes[-1, 0].set_xlabel("seconds")
+    if title:
+        figure.suptitle(title, fontsize=10, x=0.01, ha="left")
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=100)
+    plt.close(figure)
+    return path
