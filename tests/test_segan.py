@@ -157,3 +157,20 @@ def test_matmul_forms_equal_the_convolutions(length):
 def test_unknown_configuration_name():
     with pytest.raises(KeyError, match="tiny"):
         SEGAN.from_name("huge")
+
+
+def test_training_options_add_the_stft_term_and_remix_the_input(tiny):
+    from wavegen.audio.segan.train import SEGANTask
+    g = torch.Generator().manual_seed(5)
+    clean = 0.2 * torch.randn(4, tiny.window, generator=g)
+    noisy = clean + 0.05 * torch.randn(4, tiny.window, generator=g)
+    reference = torch.stack([clean, noisy], dim=1)
+    paper = SEGANTask(tiny, reference)
+    assert paper.split((clean, noisy))[1].equal(paper._prepare(noisy))          # the paper's pairs as they are
+    assert "stft" not in paper.train_step((clean, noisy), 0)
+
+    task = SEGANTask(tiny, reference, stft_weight=2.0, remix=1.0, remix_gain_db=(-6.0, -6.0))
+    _, condition = task.split((clean, noisy))
+    assert not condition.equal(task._prepare(noisy))
+    logs = task.train_step((clean, noisy), 0)
+    assert logs["stft"] > 0 and logs["g_loss"] == pytest.approx(logs["g_adv"] + logs["l1"] + logs["stft"], rel=1e-4)

@@ -43,7 +43,10 @@ CONFIG = {
     "model": segan_kwargs("paper"),
     "train": {"epochs": 86, "max_steps": 0, "batch_size": 400, "lr": 2e-4, "l1_weight": 100.0,
               "reference_batch": 400, "seed": 0, "device": "auto", "checkpoint_every": 500,
-              "eval_every": 500, "log_every": 10, "ema_decay": 0.0},
+              "eval_every": 500, "log_every": 10, "ema_decay": 0.0,
+              # Beyond the paper (0 = off): weight of a multi-resolution STFT loss beside the L1, and
+              # the share of training pairs re-mixed with another pair's noise at a gain in remix_gain_db.
+              "stft_weight": 0.0, "remix": 0.0, "remix_gain_db": [0.0, 0.0]},
     "enhance": {"batch_size": 16, "seed": 0},
     "samples": {"count": 3},
 }
@@ -79,8 +82,15 @@ def check_config(config: dict) -> None:
     SEGAN(**config["model"])
     train_config(config["train"], torch.device("cpu"), max_steps=1)
     check_positive(config, "train.reference_batch", "enhance.batch_size", "samples.count")
-    if config["train"]["epochs"] < 1 and config["train"]["max_steps"] < 1:
+    cfg = config["train"]
+    if cfg["epochs"] < 1 and cfg["max_steps"] < 1:
         raise WavegenError("train.epochs or train.max_steps must be at least 1")
+    if not 0 <= cfg["remix"] <= 1:
+        raise WavegenError(f"train.remix must be between 0 and 1, got {cfg['remix']}")
+    if len(cfg["remix_gain_db"]) != 2 or cfg["remix_gain_db"][0] > cfg["remix_gain_db"][1]:
+        raise WavegenError(f"train.remix_gain_db must be [lower, upper] in dB, got {cfg['remix_gain_db']}")
+    if cfg["stft_weight"] < 0:
+        raise WavegenError(f"train.stft_weight must be at least 0, got {cfg['stft_weight']}")
 
 
 def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
@@ -102,8 +112,8 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
                                hop=int(model.window * config["data"]["hop"]))
     reference = draw_reference_batch(windows, min(cfg["reference_batch"], len(windows)), cfg["seed"])
     validation = draw_reference_batch(windows, min(32, len(windows)), cfg["seed"] + 1)
-    task = SEGANTask(model, reference, lr=cfg["lr"], l1_weight=cfg["l1_weight"],
-                     validation=tuple(validation.unbind(1)))
+    task = SEGANTask(model, reference, lr=cfg["lr"], l1_weight=cfg["l1_weight"], stft_weight=cfg["stft_weight"],
+                     remix=cfg["remix"], remix_gain_db=cfg["remix_gain_db"], validation=tuple(validation.unbind(1)))
     max_steps = cfg["max_steps"] or cfg["epochs"] * (len(windows) // cfg["batch_size"])
     trainer = Trainer(task, windows, train_config(cfg, device, max_steps), exp.dir)
     path = trainer.fit()

@@ -5,13 +5,20 @@ Pascual et al. 2017, §3–4: least-squares GAN objective (their eq. 4–5) on
 RMSprop with learning rate 2e-4, and pre-emphasis 0.95 on every waveform. The
 discriminator normalises with virtual batch norm against a reference batch of
 (clean, noisy) pairs drawn once before training.
+
+Two options beyond the paper, both off by default (the paper's recipe): a
+multi-resolution STFT loss beside the L1 (``stft_weight``, see
+``wavegen.audio.losses``) and on-the-fly re-mixing of the training noise
+(``remix``, ``remix_gain_db``, see ``wavegen.audio.augment``).
 """
 
 from __future__ import annotations
 
 import torch
 
+from wavegen.audio.augment import remix_noise
 from wavegen.audio.features import preemphasis
+from wavegen.audio.losses import multi_resolution_stft_loss
 from wavegen.core.gan import GANStepConfig, GANTask
 
 
@@ -34,13 +41,15 @@ class SEGANTask(GANTask):
     score_real_and_fake_together = True
 
     def __init__(self, model, reference: torch.Tensor, *, lr: float = 2e-4, l1_weight: float = 100.0,
+                 stft_weight: float = 0.0, remix: float = 0.0, remix_gain_db: tuple[float, float] = (0.0, 0.0),
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None,
                  step_config: GANStepConfig | None = None):
         opt_g = torch.optim.RMSprop(model.generator.parameters(), lr=lr)
         opt_d = torch.optim.RMSprop(model.discriminator.parameters(), lr=lr)
         super().__init__(model, model.generator, model.discriminator, opt_g, opt_d,
                          step_config or GANStepConfig(objective="least_squares"))
-        self.l1_weight = l1_weight
+        self.l1_weight, self.stft_weight = l1_weight, stft_weight
+        self.remix, self.remix_gain_db = remix, tuple(remix_gain_db)
         self.reference = preemphasis(reference, model.preemph)
         self.validation = validation
 
@@ -49,6 +58,7 @@ class SEGANTask(GANTask):
 
     def split(self, batch):
         clean, noisy = batch
+        noisy = remix_noise(clean, noisy, self.remix, self.remix_gain_db)
         return self._prepare(clean), self._prepare(noisy)
 
     def generate(self, noisy):
@@ -62,7 +72,10 @@ class SEGANTask(GANTask):
         return self.discriminator(candidate, noisy, self.reference)
 
     def generator_terms(self, fake, real, condition):
-        return {"l1": self.l1_weight * (fake - real).abs().mean()}
+        terms = {"l1": self.l1_weight * (fake - real).abs().mean()}
+        if self.stft_weight:
+            terms["stft"] = self.stft_weight * multi_resolution_stft_loss(fake.squeeze(1), real.squeeze(1))
+        return terms
 
     def evaluate(self) -> dict[str, float]:
         """L1 and SNR of the generator's output on held-out windows (pre-emphasised domain)."""
