@@ -20,10 +20,12 @@ DEFAULT_RESOLUTIONS: tuple[tuple[int, int, int], ...] = ((256, 64, 256), (512, 1
 def stft_magnitude(x: torch.Tensor, n_fft: int, hop: int, win_length: int) -> torch.Tensor:
     """(B, T) -> (B, n_fft // 2 + 1, frames) magnitude of a Hann-windowed STFT, floored at 1e-7.
 
-    Frames are centred with zero padding, so signals shorter than ``n_fft`` work too.
+    Frames are centred, the signal padded by reflection (torch's default) or, when it
+    is too short to reflect ``n_fft // 2`` samples, by zeros.
     """
     window = torch.hann_window(win_length, device=x.device, dtype=x.dtype)
-    spec = torch.stft(x, n_fft, hop_length=hop, win_length=win_length, window=window, pad_mode="constant",
+    pad_mode = "reflect" if x.shape[-1] > n_fft // 2 else "constant"
+    spec = torch.stft(x, n_fft, hop_length=hop, win_length=win_length, window=window, pad_mode=pad_mode,
                       return_complex=True)
     return spec.abs().clamp_min(1e-7)
 
