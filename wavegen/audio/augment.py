@@ -32,9 +32,9 @@ def remix_noise(clean: torch.Tensor, noisy: torch.Tensor, probability: float,
         raise ValueError(f"remix gain range must be (lower, upper) dB, got {tuple(gain_db)}")
     if probability == 0.0:
         return noisy
-    batch = clean.shape[0]
+    batch, per_example = clean.shape[0], (-1,) + (1,) * (clean.dim() - 1)
     noise = (noisy - clean)[torch.randint(batch, (batch,), device=clean.device)]
     gain = 10.0 ** ((low + (high - low) * torch.rand(batch, device=clean.device)) / 20.0)
-    remixed = (clean + gain.view(-1, *([1] * (clean.dim() - 1))) * noise).clamp(-1.0, 1.0)
+    remixed = (clean + gain.view(per_example) * noise).clamp(-1.0, 1.0)
     chosen = torch.rand(batch, device=clean.device) < probability
-    return torch.where(chosen.view(-1, *([1] * (clean.dim() - 1))), remixed, noisy)
+    return torch.where(chosen.view(per_example), remixed, noisy)

@@ -42,11 +42,10 @@ def multi_resolution_stft_loss(estimate: torch.Tensor, target: torch.Tensor,
     est = estimate.reshape(-1, estimate.shape[-1]).float()
     ref = target.reshape(-1, target.shape[-1]).float()
     total = est.new_zeros(())
-    for n_fft, hop, win_length in resolutions:
-        with torch.autocast(est.device.type, enabled=False):
+    with torch.autocast(est.device.type, enabled=False):
+        for n_fft, hop, win_length in resolutions:
             s_est = stft_magnitude(est, n_fft, hop, win_length)
             s_ref = stft_magnitude(ref, n_fft, hop, win_length)
             convergence = torch.linalg.norm(s_ref - s_est) / torch.linalg.norm(s_ref).clamp_min(1e-7)
-            log_magnitude = (s_ref.log() - s_est.log()).abs().mean()
-        total = total + convergence + log_magnitude
+            total = total + convergence + (s_ref.log() - s_est.log()).abs().mean()
     return total / len(resolutions)
