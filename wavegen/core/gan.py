@@ -75,6 +75,10 @@ class GANStepConfig:
     gp_weight: float = 10.0          # λ of WGAN-GP
     instance_noise: float = 0.0      # initial std of instance noise on D inputs
     instance_noise_steps: int = 0    # linear annealing to 0 over this many steps
+    # True: the batch holds d_steps minibatches and each discriminator update takes its own, as in
+    # Gulrajani et al. 2017, Algorithm 1 (a fresh real sample per critic iteration); the generator
+    # update uses the last one. False: every update sees the whole batch.
+    fresh_real: bool = False
 
 
 class GANTask:
@@ -126,28 +130,34 @@ class GANTask:
         cfg = self.cfg
         opt_g, opt_d = self.optimizers["generator"], self.optimizers["discriminator"]
         real, condition = self.split(batch)
+        if cfg.fresh_real and real.shape[0] % cfg.d_steps:
+            raise ValueError(f"a batch of {real.shape[0]} does not split into {cfg.d_steps} minibatches "
+                             f"(one per discriminator update)")
+        draws = (list(zip(real.chunk(cfg.d_steps), _chunks(condition, cfg.d_steps))) if cfg.fresh_real
+                 else [(real, condition)] * cfg.d_steps)
         noise_std = annealed_noise_std(step, cfg.instance_noise, cfg.instance_noise_steps)
 
-        def critic(x):
+        def critic(x, condition):
             return self.discriminate(instance_noise(x, noise_std), condition)
 
-        for i in range(cfg.d_steps):
+        for i, (real, condition) in enumerate(draws):
             # The last draw keeps its graph so the generator update below reuses it.
             with torch.set_grad_enabled(i == cfg.d_steps - 1):
                 fake = self.generate(condition)
             if self.score_real_and_fake_together:
-                d_real, d_fake = critic(torch.cat([real, fake.detach()])).split(real.shape[0])
+                d_real, d_fake = critic(torch.cat([real, fake.detach()]), condition).split(real.shape[0])
             else:
-                d_real, d_fake = critic(real), critic(fake.detach())
+                d_real, d_fake = critic(real, condition), critic(fake.detach(), condition)
             d_loss = discriminator_loss(cfg.objective, d_real, d_fake, cfg.real_label)
             if cfg.objective == "wgan_gp":
-                d_loss = d_loss + cfg.gp_weight * gradient_penalty(critic, real, fake.detach())
+                d_loss = d_loss + cfg.gp_weight * gradient_penalty(lambda x: critic(x, condition), real,
+                                                                       fake.detach())
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
             average_gradients(self.discriminator)
             opt_d.step()
 
-        g_adv = generator_loss(cfg.objective, critic(fake))
+        g_adv = generator_loss(cfg.objective, critic(fake, condition))
         terms = self.generator_terms(fake, real, condition)
         g_loss = g_adv + sum(terms.values())
         opt_g.zero_grad(set_to_none=True)
@@ -159,3 +169,12 @@ class GANTask:
                 "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
         logs.update({name: value.item() for name, value in terms.items()})
         return logs
+
+
+def _chunks(condition, count: int) -> list:
+    """``condition`` split along the batch like the real examples (None stays None for every chunk)."""
+    if condition is None:
+        return [None] * count
+    if isinstance(condition, torch.Tensor):
+        return list(condition.chunk(count))
+    return [type(condition)(parts) for parts in zip(*(_chunks(c, count) for c in condition))]
