@@ -11,11 +11,19 @@ Objectives (each gives the discriminator loss and the generator loss from logits
 
 ``real_label`` below 1 gives one-sided label smoothing (Salimans et al. 2016, §3.4)
 for the objectives that have labels (minimax, non-saturating, least-squares).
+
+A discriminator may be several sub-discriminators (HiFi-GAN's multi-period and
+multi-scale ones, MelGAN's scales): it then returns a list of logit tensors and
+every loss is the sum of the per-sub-discriminator losses (Kong et al. 2020,
+eq. 5). ``feature_matching_loss`` is the L1 distance between the discriminator's
+intermediate features on real and generated examples (Larsen et al. 2016;
+Kumar et al. 2019, eq. 3; Kong et al. 2020, eq. 4).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -27,10 +35,18 @@ from wavegen.core.layers import annealed_noise_std, instance_noise
 
 OBJECTIVES = ("minimax", "non_saturating", "least_squares", "wgan_gp", "hinge")
 
+Logits = torch.Tensor | list[torch.Tensor]      # one discriminator, or one tensor per sub-discriminator
 
-def discriminator_loss(objective: str, real: torch.Tensor, fake: torch.Tensor,
-                       real_label: float = 1.0) -> torch.Tensor:
-    """The discriminator's loss from its logits on real and generated examples."""
+
+def _per_discriminator(logits: Logits) -> list[torch.Tensor]:
+    return list(logits) if isinstance(logits, (list, tuple)) else [logits]
+
+
+def discriminator_loss(objective: str, real: Logits, fake: Logits, real_label: float = 1.0) -> torch.Tensor:
+    """The discriminator's loss from its logits on real and generated examples (summed over sub-discriminators)."""
+    if isinstance(real, (list, tuple)):
+        return sum(discriminator_loss(objective, r, f, real_label)
+                   for r, f in zip(real, _per_discriminator(fake), strict=True))
     if objective in ("minimax", "non_saturating"):
         return (F.binary_cross_entropy_with_logits(real, torch.full_like(real, real_label))
                 + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
@@ -43,8 +59,10 @@ def discriminator_loss(objective: str, real: torch.Tensor, fake: torch.Tensor,
     raise ValueError(f"unknown GAN objective {objective!r}; choose from {', '.join(OBJECTIVES)}")
 
 
-def generator_loss(objective: str, fake: torch.Tensor) -> torch.Tensor:
-    """The generator's adversarial loss from the discriminator's logits on its output."""
+def generator_loss(objective: str, fake: Logits) -> torch.Tensor:
+    """The generator's adversarial loss from the discriminator's logits on its output (summed over sub-discriminators)."""
+    if isinstance(fake, (list, tuple)):
+        return sum(generator_loss(objective, f) for f in fake)
     if objective == "minimax":
         return -F.softplus(fake).mean()           # log(1 − sigmoid(l)) = −softplus(l)
     if objective == "non_saturating":
@@ -62,9 +80,38 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
     eps_shape = (real.shape[0],) + (1,) * (real.dim() - 1)
     eps = torch.rand(eps_shape, generator=generator, device=real.device, dtype=real.dtype)
     x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
-    scores = critic(x_hat)
-    (grad,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    scores = sum(s.sum() for s in _per_discriminator(critic(x_hat)))
+    (grad,) = torch.autograd.grad(scores, x_hat, create_graph=True)
     return (grad.flatten(1).norm(dim=1) - 1.0).pow(2).mean()
+
+
+def feature_matching_loss(real_features, fake_features) -> torch.Tensor:
+    """Σ over layers (of every sub-discriminator) of the mean |D_l(x) − D_l(G(z))|.
+
+    Features are tensors or (nested) lists of them, in the same structure for
+    real and generated examples; the real ones are targets (detached).
+    """
+    if isinstance(real_features, torch.Tensor):
+        return (real_features.detach() - fake_features).abs().mean()
+    return sum(feature_matching_loss(r, f) for r, f in zip(real_features, fake_features, strict=True))
+
+
+@contextmanager
+def frozen(module: nn.Module):
+    """Inside, ``module``'s parameters get no gradients (the generator update skips D's weight gradients)."""
+    params = [p for p in module.parameters() if p.requires_grad]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in params:
+            p.requires_grad_(True)
+
+
+def _mean_logit(logits: Logits) -> float:
+    parts = _per_discriminator(logits)
+    return sum(p.float().mean().item() for p in parts) / len(parts)
 
 
 @dataclass
@@ -75,6 +122,8 @@ class GANStepConfig:
     gp_weight: float = 10.0          # λ of WGAN-GP
     instance_noise: float = 0.0      # initial std of instance noise on D inputs
     instance_noise_steps: int = 0    # linear annealing to 0 over this many steps
+    adversarial_weight: float = 1.0  # weight of G's adversarial loss beside generator_terms
+    feature_matching_weight: float = 0.0  # > 0: add weight · feature_matching_loss to G (needs discriminate_features)
     # True: the batch holds d_steps minibatches and each discriminator update takes its own, as in
     # Gulrajani et al. 2017, Algorithm 1 (a fresh real sample per critic iteration); the generator
     # update uses the last one. False: every update sees the whole batch.
@@ -88,9 +137,15 @@ class GANTask:
 
     - ``split(batch) -> (real, condition)``
     - ``generate(condition) -> fake`` (draws its own latent noise)
-    - ``discriminate(x, condition) -> logits``
+    - ``discriminate(x, condition) -> logits`` (a tensor, or a list of them for
+      several sub-discriminators)
     - ``generator_terms(fake, real, condition) -> {name: loss}``: extra generator
       losses such as SEGAN's 100·L1, added to the adversarial loss.
+
+    and, for feature matching (``feature_matching_weight > 0``), a fifth:
+    ``discriminate_features(x, condition) -> (logits, features)``. The generator
+    update then scores the real batch without gradients and adds
+    ``weight · feature_matching_loss`` as the ``fm`` term.
 
     Each step runs ``d_steps`` discriminator updates, each on a fresh draw of
     the generator, then one generator update on the last draw (whose forward
@@ -124,6 +179,9 @@ class GANTask:
 
     def generator_terms(self, fake, real, condition) -> dict[str, torch.Tensor]:
         return {}
+
+    def discriminate_features(self, x, condition):
+        raise NotImplementedError("feature matching needs discriminate_features(x, condition) -> (logits, features)")
 
     # --- the step ------------------------------------------------------------------------
     def train_step(self, batch, step: int) -> dict[str, float]:
