@@ -203,7 +203,7 @@ class GANTask:
             with torch.set_grad_enabled(i == cfg.d_steps - 1):
                 fake = self.generate(condition)
             if self.score_real_and_fake_together:
-                d_real, d_fake = critic(torch.cat([real, fake.detach()]), condition).split(real.shape[0])
+                d_real, d_fake = _split_scores(critic(torch.cat([real, fake.detach()]), condition), real.shape[0])
             else:
                 d_real, d_fake = critic(real, condition), critic(fake.detach(), condition)
             d_loss = discriminator_loss(cfg.objective, d_real, d_fake, cfg.real_label)
@@ -215,18 +215,35 @@ class GANTask:
             average_gradients(self.discriminator)
             opt_d.step()
 
-        g_adv = generator_loss(cfg.objective, critic(fake, condition))
-        terms = self.generator_terms(fake, real, condition)
-        g_loss = g_adv + sum(terms.values())
-        opt_g.zero_grad(set_to_none=True)
-        g_loss.backward()
+        with frozen(self.discriminator):
+            if cfg.feature_matching_weight:
+                with torch.no_grad():
+                    _, real_features = self.discriminate_features(instance_noise(real, noise_std), condition)
+                fake_logits, fake_features = self.discriminate_features(instance_noise(fake, noise_std), condition)
+            else:
+                fake_logits = critic(fake, condition)
+            g_adv = generator_loss(cfg.objective, fake_logits)
+            terms = self.generator_terms(fake, real, condition)
+            if cfg.feature_matching_weight:
+                terms["fm"] = cfg.feature_matching_weight * feature_matching_loss(real_features, fake_features)
+            g_loss = cfg.adversarial_weight * g_adv + sum(terms.values())
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
         average_gradients(self.generator)
         opt_g.step()
 
         logs = {"d_loss": d_loss.item(), "g_adv": g_adv.item(), "g_loss": g_loss.item(),
-                "d_real": d_real.mean().item(), "d_fake": d_fake.mean().item()}
+                "d_real": _mean_logit(d_real), "d_fake": _mean_logit(d_fake)}
         logs.update({name: value.item() for name, value in terms.items()})
         return logs
+
+
+def _split_scores(scores: Logits, count: int):
+    """(real, fake) logits of one call on ``cat([real, fake])``: the first ``count`` rows are real."""
+    if isinstance(scores, (list, tuple)):
+        halves = [s.split(count) for s in scores]
+        return [h[0] for h in halves], [h[1] for h in halves]
+    return scores.split(count)
 
 
 def _chunks(condition, count: int) -> list:
