@@ -16,7 +16,8 @@ from wavegen.errors import DatasetError
 
 DATA_ENV = "WAVEGEN_DATA"
 # The folder each archive unpacks to, which is also its default name under a data folder.
-DEFAULT_FOLDERS = {"voicebank": "VoiceBank-DEMAND", "vctk": "VCTK-Corpus-0.92", "ljspeech": "LJSpeech-1.1"}
+DEFAULT_FOLDERS = {"voicebank": "VoiceBank-DEMAND", "vctk": "VCTK-Corpus-0.92", "ljspeech": "LJSpeech-1.1",
+                   "sc09": "speech_commands_v0.02"}
 
 
 def candidate_roots(corpus: str) -> list[Path]:
