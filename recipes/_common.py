@@ -6,6 +6,7 @@ corpus, an unavailable device) is checked here, before anything is written.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Callable
 
@@ -65,3 +66,14 @@ def check_positive(config: dict, *keys: str) -> None:
         section, name = key.split(".")
         if config[section][name] < 1:
             raise WavegenError(f"{key} must be at least 1, got {config[section][name]}")
+
+
+def model_kwargs(cls: type, preset: dict, *, skip: tuple[str, ...] = (), **extra) -> dict:
+    """Every constructor argument of ``cls`` (its defaults, then ``preset`` and ``extra``), so each can be --set.
+
+    Tuples become lists, the form ``--set`` and config.json use.
+    """
+    params = inspect.signature(cls.__init__).parameters
+    kwargs = {name: p.default for name, p in params.items() if name not in ("self", *skip)}
+    kwargs.update(preset, **extra)
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}

@@ -14,13 +14,12 @@ CSIG 3.35 → 3.48, CBAK 2.44 → 2.94, COVL 2.63 → 2.80, SSNR 1.68 → 7.73 d
 from __future__ import annotations
 
 import hashlib
-import inspect
 import shutil
 from pathlib import Path
 
 import torch
 
-from recipes._common import begin, check_positive, train_config
+from recipes._common import begin, check_positive, model_kwargs, train_config
 from wavegen.audio.segan.model import SEGAN, SEGAN_CONFIGS
 from wavegen.audio.segan.train import SEGANTask, draw_reference_batch
 from wavegen.core import distributed as dist
@@ -32,10 +31,7 @@ from wavegen.progress import seconds_callback, wrap_iterable
 
 def segan_kwargs(preset: str) -> dict:
     """Every SEGAN constructor argument for a named preset, so each can be --set."""
-    params = inspect.signature(SEGAN.__init__).parameters
-    kwargs = {name: p.default for name, p in params.items() if name != "self"}
-    kwargs.update(SEGAN_CONFIGS[preset])
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+    return model_kwargs(SEGAN, SEGAN_CONFIGS[preset])
 
 
 CONFIG = {

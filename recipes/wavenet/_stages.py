@@ -7,13 +7,12 @@ experiment's samples/ folder (`wavegen publish` copies them on).
 
 from __future__ import annotations
 
-import inspect
 import shutil
 from pathlib import Path
 
 import torch
 
-from recipes._common import begin, check_positive, train_config
+from recipes._common import begin, check_positive, model_kwargs, train_config
 from wavegen.audio.wavenet.model import WAVENET_CONFIGS, WaveNet
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
@@ -27,10 +26,7 @@ CONDITIONING = ("none", "speaker", "mel")
 
 def wavenet_kwargs(preset: str, **extra) -> dict:
     """Every WaveNet constructor argument for a named preset, so each can be --set."""
-    params = inspect.signature(WaveNet.__init__).parameters
-    kwargs = {name: p.default for name, p in params.items() if name not in ("self", "speaker_names")}
-    kwargs.update(WAVENET_CONFIGS[preset], **extra)
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+    return model_kwargs(WaveNet, WAVENET_CONFIGS[preset], skip=("speaker_names",), **extra)
 
 
 TRAIN = {"max_steps": 200_000, "batch_size": 8, "crop_samples": 8000, "lr": 1e-3, "grad_clip": 1.0, "seed": 0,

@@ -59,3 +59,23 @@ def log_mel(audio: torch.Tensor, spec: MelSpec) -> torch.Tensor:
         mel_scale="slaney").to(audio.device)
     frames = -(-audio.shape[-1] // spec.hop)
     return torch.log(mel(audio.float()).clamp_min(1e-5))[..., :frames]
+
+
+def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop: int, iterations: int,
+                length: int | None = None, momentum: float = 0.99) -> torch.Tensor:
+    """(..., n_fft // 2 + 1, frames) STFT magnitude -> (..., T) waveform whose STFT has about that magnitude.
+
+    Griffin and Lim 1984, with the momentum of Perraudin, Balazs and Søndergaard
+    2013 ("A fast Griffin-Lim algorithm"), through ``torchaudio.functional.griffinlim``:
+    Hann window of ``n_fft``, frames centred on multiples of ``hop``. The phase
+    starts at zero, so the same magnitude always gives the same waveform.
+    """
+    import torchaudio.functional
+    window = torch.hann_window(n_fft, device=magnitude.device)
+    return torchaudio.functional.griffinlim(magnitude.float(), window, n_fft, hop, n_fft, 1.0, iterations,
+                                            momentum, length, False)
+
+
+def spectral_convergence(estimate: torch.Tensor, target: torch.Tensor) -> float:
+    """‖|S| − |Ŝ|‖_F / ‖|S|‖_F between two magnitude spectrograms (0 is a perfect match)."""
+    return float(torch.linalg.norm(target - estimate) / torch.linalg.norm(target).clamp_min(1e-12))

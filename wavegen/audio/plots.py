@@ -56,3 +56,42 @@ def save_spectrograms(path: str | Path, rows: Sequence[tuple[str, np.ndarray]], 
         figure.savefig(temporary, format="png", dpi=100)
     plt.close(figure)
     return path
+
+
+def save_spectrogram_grid(path: str | Path, clips: Sequence[np.ndarray], sample_rate: int, *,
+                          labels: Sequence[str] | None = None, columns: int = 4, title: str = "",
+                          max_hz: float = 8000.0, range_db: float = 80.0) -> Path:
+    """Short clips (say a batch of generated words) as a grid of small spectrograms, PNG, atomically."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not len(clips):
+        raise ValueError("nothing to draw: give at least one clip")
+    columns = min(columns, len(clips))
+    rows = -(-len(clips) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 0.5 + 1.9 * rows), squeeze=False,
+                                sharex=True, sharey=True)
+    for i, axis in enumerate(axes.flat):
+        if i >= len(clips):
+            axis.axis("off")
+            continue
+        freqs, times, db = log_spectrogram(clips[i], sample_rate, window_ms=16.0, hop_ms=8.0)
+        keep = freqs <= max_hz
+        axis.pcolormesh(times, freqs[keep] / 1000, db[keep], vmin=-range_db, vmax=0, cmap="magma",
+                        shading="auto", rasterized=True)
+        if labels is not None:
+            axis.set_title(labels[i], fontsize=8, loc="left")
+        axis.tick_params(labelsize=7)
+    for axis in axes[:, 0]:
+        axis.set_ylabel("kHz", fontsize=7)
+    for axis in axes[-1, :]:
+        axis.set_xlabel("s", fontsize=7)
+    if title:
+        figure.suptitle(title, fontsize=10, x=0.01, ha="left")
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=90)
+    plt.close(figure)
+    return path

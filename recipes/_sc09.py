@@ -1,0 +1,222 @@
+"""Stages shared by the SC09 recipes: the digit classifier, SpecGAN and WaveGAN.
+
+Every recipe starts the same way: the corpus (the real Speech Commands folder,
+or the generated demo written as a stage), then ``prepare`` packs the ten digit
+words into the experiment's ``data/`` cache once. The GAN recipes then train,
+``evaluate`` scores generated clips beside real test clips through a classifier
+(trained by the classifier recipe; run for you in ``<exp parent>/classifier-<data>``
+when ``evaluate.classifier`` is empty), and ``sample`` writes a batch of clips and
+a spectrogram grid into ``samples/``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import torch
+
+from recipes._common import begin, train_config
+from wavegen.core.checkpoint import read_checkpoint
+from wavegen.core.experiment import Experiment, apply_overrides
+from wavegen.core.files import write_json_atomic, write_text_atomic
+from wavegen.core.trainer import Trainer, seed_everything
+from wavegen.errors import WavegenError
+from wavegen.progress import wrap_iterable
+
+DEMO_CORPUS = {"seed": 0, "speakers": 150, "repetitions": 2, "other_words": 4}
+
+
+def start(exp_dir: Path, data_root: Path | None, overrides: list[str], base_config: dict, check_config,
+          ) -> tuple[dict, Experiment, torch.device, dict]:
+    """(config, experiment, device, prepared data): the corpus found or written, packed once."""
+    from wavegen.data.sc09 import check_sc09_layout, prepare_sc09
+    make_corpus = None
+    if "corpus" in base_config:                    # the demo: written as the first stage
+        from wavegen.data.sc09_demo import write_sc09_demo
+        corpus = apply_overrides(base_config, overrides)["corpus"]
+        make_corpus = lambda root: write_sc09_demo(data_root or root, **corpus,          # noqa: E731
+                                                   progress=wrap_iterable("write demo corpus", unit="speaker"))
+    config, exp, device, root = begin(exp_dir, data_root, overrides, base_config, check_config=check_config,
+                                      corpus="sc09", make_corpus=make_corpus,
+                                      check_layout=lambda root, config: check_sc09_layout(root))
+
+    def prepare() -> dict:
+        manifest = prepare_sc09(root, exp.dir / "data", progress=wrap_iterable("prepare data", unit="clip"))
+        return {"cache_dir": str(manifest.cache_dir), "root": str(root), "counts": manifest.counts}
+
+    data = exp.stage("prepare", {"root": str(root)}, prepare, always=True)
+    return config, exp, device, data
+
+
+def manifest(data: dict):
+    from wavegen.data.sc09 import SC09Manifest
+    return SC09Manifest.load(data["cache_dir"])
+
+
+def validation_batch(data: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``count`` validation clips and labels (all, if fewer)."""
+    m = manifest(data)
+    return torch.from_numpy(m.audio("validation")[:count]), torch.from_numpy(m.labels("validation")[:count])
+
+
+def fit(exp: Experiment, task, dataset, cfg: dict, device: torch.device, batch_size: int | None = None) -> dict:
+    """Train ``task`` on ``dataset`` with the recipe's ``train`` settings; the checkpoint's summary."""
+    settings = train_config(cfg, device)
+    if batch_size is not None:
+        settings.batch_size = batch_size
+    path = Trainer(task, dataset, settings, exp.dir).fit()
+    header, _ = read_checkpoint(path)
+    return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"]}
+
+
+def _main_process_only() -> bool:
+    """After data-parallel training, the main process goes on alone; True there."""
+    from wavegen.core import distributed as dist
+    main = dist.rank() == 0
+    dist.shutdown()
+    return main
+
+
+# ---------------------------------------------------------------- the classifier recipe
+
+def run_classifier(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict) -> str:
+    """prepare → train (validation accuracy every eval_every steps) → evaluate on the test split."""
+    from wavegen.audio.classifier import AudioClassifier
+    from wavegen.data.sc09 import DIGITS
+
+    def check_config(config):
+        AudioClassifier(labels=list(DIGITS), **config["model"])
+        train_config(config["train"], torch.device("cpu"))
+        if config["train"]["max_shift"] < 0 or config["train"]["gain_db"] < 0:
+            raise WavegenError("train.max_shift and train.gain_db must be at least 0")
+
+    config, exp, device, data = start(exp_dir, data_root, overrides, base_config, check_config)
+    exp.stage("train", {k: config[k] for k in ("model", "train")},
+              lambda: train_classifier(exp, data, config, device), all_processes=True)
+    if not _main_process_only():
+        return ""
+    return exp.stage("evaluate", config["evaluate"], lambda: evaluate_classifier(exp, data, config["evaluate"],
+                                                                                 device))["table"]
+
+
+def train_classifier(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
+    from wavegen.audio.classifier import AudioClassifier, ClassifierTask
+    cfg = config["train"]
+    seed_everything(cfg["seed"])
+    m = manifest(data)
+    model = AudioClassifier(labels=list(m.words), **config["model"])
+    audio, labels = validation_batch(data, 512)
+    task = ClassifierTask(model, lr=cfg["lr"], max_shift=cfg["max_shift"], gain_db=cfg["gain_db"],
+                          validation=list(zip(audio.split(64), labels.split(64))))
+    return fit(exp, task, m.clips("train"), cfg, device)
+
+
+def evaluate_classifier(exp: Experiment, data: dict, cfg: dict, device: torch.device) -> dict:
+    """Accuracy and inception score of the real test clips: near 1.0 and near 10 if the judge is sound."""
+    import wavegen
+    from wavegen.audio.generation import format_scores, score_clips
+    classifier = wavegen.load(exp.dir / "model.safetensors", device=device)
+    m = manifest(data)
+    _, train_features = classifier.predict(torch.from_numpy(m.audio("train")))
+    rows = [score_clips(f"real {split} clips", torch.from_numpy(m.audio(split)), classifier,
+                        reference_features=train_features, train_features=train_features,
+                        labels=torch.from_numpy(m.labels(split)), splits=cfg["splits"])
+            for split in ("validation", "test")]
+    table = format_scores(rows)
+    write_json_atomic(exp.dir / "scores.json", rows)
+    write_text_atomic(exp.dir / "results.txt", table + "\n")
+    return {"rows": rows, "table": table}
+
+
+# ---------------------------------------------------------------- the GAN recipes
+
+def run_gan(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict, model_class,
+            dataset: str) -> str:
+    """SpecGAN or WaveGAN: prepare → train → evaluate → sample; returns the scores table."""
+    def check_config(config):
+        model_class(**config["model"])
+        train_config(config["train"], torch.device("cpu"))
+        cfg = config["train"]
+        if cfg["d_steps"] < 1 or cfg["lr"] <= 0 or cfg["gp_weight"] < 0:
+            raise WavegenError(f"train.d_steps must be at least 1, train.lr positive and train.gp_weight at "
+                               f"least 0, got {cfg['d_steps']}, {cfg['lr']} and {cfg['gp_weight']}")
+        if config["evaluate"]["splits"] < 1 or config["sample"]["count"] < 1:
+            raise WavegenError("evaluate.splits and sample.count must be at least 1")
+
+    config, exp, device, data = start(exp_dir, data_root, overrides, base_config, check_config)
+    exp.stage("train", {k: config[k] for k in ("model", "train")},
+              lambda: train_gan(exp, data, config, device, model_class), all_processes=True)
+    if not _main_process_only():
+        return ""
+    classifier = config["evaluate"]["classifier"] or str(
+        _default_classifier(exp_dir, data_root, overrides, dataset, data))
+    scores = exp.stage("evaluate", {**config["evaluate"], "classifier": _digest(classifier)},
+                       lambda: evaluate_gan(exp, data, config["evaluate"], classifier, device))
+    exp.stage("sample", config["sample"], lambda: sample_gan(exp, config["sample"], classifier, device))
+    return scores["table"]
+
+
+def train_gan(exp: Experiment, data: dict, config: dict, device: torch.device, model_class) -> dict:
+    from wavegen.audio.specgan.train import AudioGANTask
+    cfg = config["train"]
+    seed_everything(cfg["seed"])
+    model = model_class(**config["model"])
+    clips = manifest(data).clips("train")
+    if hasattr(model, "set_statistics"):             # SpecGAN normalises by the training set's moments
+        audio = torch.from_numpy(manifest(data).audio("train"))
+        model.set_statistics(torch.cat([model.log_magnitude(part) for part in audio.split(256)]))
+    validation, _ = validation_batch(data, 64)
+    task = AudioGANTask(model, lr=cfg["lr"], betas=cfg["betas"], d_steps=cfg["d_steps"], gp_weight=cfg["gp_weight"],
+                        validation=validation)
+    # Each generator step takes d_steps fresh real minibatches, one per critic update.
+    return fit(exp, task, clips, cfg, device, batch_size=cfg["batch_size"] * cfg["d_steps"])
+
+
+def _default_classifier(exp_dir: Path, data_root: Path | None, overrides: list[str], dataset: str,
+                        data: dict) -> Path:
+    """The classifier recipe's model for this data, trained first (in a sibling folder) if not there yet."""
+    import importlib
+    folder = Path(exp_dir).parent / f"classifier-{dataset}"
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        recipe = importlib.import_module(f"recipes.classifier.{dataset}")
+        # The same corpus (the demo's is already written where this experiment's data came from).
+        shared = [o for o in overrides if o.startswith(("corpus.", "train.device"))]
+        recipe.run(folder, Path(data["root"]), shared)
+    return path
+
+
+def _digest(path: str) -> str:
+    """The classifier's identity for the stage fingerprint: its checksum, so a retrained one re-scores."""
+    try:
+        return read_checkpoint(path, verify=False)[0]["sha256"]
+    except WavegenError:
+        return path
+
+
+def evaluate_gan(exp: Experiment, data: dict, cfg: dict, classifier_path: str, device: torch.device) -> dict:
+    import wavegen
+    from wavegen.audio.generation import evaluate_generation, format_scores
+    model = wavegen.load(exp.dir / "model.safetensors", device=device)
+    classifier = wavegen.load(classifier_path, device=device)
+    m = manifest(data)
+    test = (torch.from_numpy(m.audio("test")), torch.from_numpy(m.labels("test")))
+    rows = evaluate_generation({model.registry_name: model.generate_audio}, classifier, test,
+                               torch.from_numpy(m.audio("train")), count=cfg["count"] or None, seed=cfg["seed"],
+                               splits=cfg["splits"])
+    table = format_scores(rows)
+    write_json_atomic(exp.dir / "scores.json", rows)
+    write_text_atomic(exp.dir / "results.txt", table + "\n")
+    return {"rows": rows, "table": table}
+
+
+def sample_gan(exp: Experiment, cfg: dict, classifier_path: str, device: torch.device) -> dict:
+    import wavegen
+    from wavegen.audio.specgan.generate import SampleRequest, write_samples
+    model = wavegen.load(exp.dir / "model.safetensors", device=device)
+    classifier = wavegen.load(classifier_path, device=device)
+    out = exp.dir / "samples"
+    shutil.rmtree(out, ignore_errors=True)           # this stage's own output, from an earlier model
+    paths = write_samples(model, out, SampleRequest(count=cfg["count"], seed=cfg["seed"]), classifier=classifier)
+    return {"files": [str(p) for p in paths]}

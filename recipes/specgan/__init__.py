@@ -1,0 +1,1 @@
+"""SpecGAN recipes: SC09 and its demo corpus."""

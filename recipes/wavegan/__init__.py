@@ -1,0 +1,1 @@
+"""WaveGAN recipes: SC09 and its demo corpus."""

@@ -1,0 +1,31 @@
+"""WaveGAN on the generated SC09-style demo corpus: the SC09 recipe, small enough for two CPU cores.
+
+    wavegen recipe wavegan --data demo
+
+The spoken-digit corpus is written in the Speech Commands layout as the first
+stage; the model is the paper's with model size d = 8 instead of 64, trained
+for 1500 generator steps at batch 16. The digit classifier that scores it is
+trained first by ``wavegen recipe classifier --data demo`` (beside this
+experiment folder) when it is not there yet.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recipes import _sc09
+from recipes._common import model_kwargs
+from recipes.wavegan import sc09
+from wavegen.audio.specgan.wavegan import WAVEGAN_CONFIGS, WaveGAN
+
+CONFIG = {
+    **sc09.CONFIG,
+    "corpus": dict(_sc09.DEMO_CORPUS),
+    "model": model_kwargs(WaveGAN, WAVEGAN_CONFIGS["small"]),
+    "train": {**sc09.CONFIG["train"], "max_steps": 1500, "batch_size": 16, "checkpoint_every": 250,
+              "eval_every": 250, "log_every": 10},
+}
+
+
+def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
+    return sc09.run(exp_dir, data_root, overrides, base_config=CONFIG, dataset="demo")

@@ -1,0 +1,54 @@
+"""What SpecGAN and WaveGAN share: a generator from a uniform latent to one-second clips.
+
+Donahue, McAuley and Puckette, "Adversarial Audio Synthesis", ICLR 2019, §3-4:
+both draw z of 100 dimensions from U(−1, 1) and produce 16384 samples at
+16 kHz (a little over one second); each model says how its generator's output
+becomes audio (:meth:`to_audio`) and how audio becomes what its discriminator
+sees (:meth:`features`).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class AudioGAN(nn.Module):
+    """Base of the unconditional audio GANs: latent draws, generation, audio out."""
+
+    family = "gan"
+
+    def __init__(self, latent_dim: int, sample_rate: int, clip_samples: int):
+        super().__init__()
+        self.latent_dim, self.sample_rate, self.clip_samples = latent_dim, sample_rate, clip_samples
+        self.generator: nn.Module
+        self.discriminator: nn.Module
+
+    def sample_latent(self, count: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """(count, latent_dim) draws from U(−1, 1) on the model's device."""
+        device = next(self.parameters()).device
+        z = torch.rand(count, self.latent_dim, generator=generator, device=generator.device if generator else device)
+        return (2 * z - 1).to(device)
+
+    def features(self, audio: torch.Tensor) -> torch.Tensor:
+        """(B, clip_samples) audio -> what the discriminator sees (and the generator makes)."""
+        raise NotImplementedError
+
+    def to_audio(self, generated: torch.Tensor) -> torch.Tensor:
+        """The generator's output -> (B, clip_samples) audio in [-1, 1]."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def generate_audio(self, count: int, seed: int = 0, batch_size: int = 64) -> torch.Tensor:
+        """``count`` clips (count, clip_samples) on the CPU; the same seed gives the same clips."""
+        g = torch.Generator().manual_seed(seed)
+        clips = []
+        for start in range(0, count, batch_size):
+            z = self.sample_latent(min(batch_size, count - start), g)
+            clips.append(self.to_audio(self.generator(z)).float().cpu())
+        return torch.cat(clips)
+
+    def describe(self) -> str:
+        g = sum(p.numel() for p in self.generator.parameters())
+        d = sum(p.numel() for p in self.discriminator.parameters())
+        return f"{self.registry_name}: generator {g / 1e6:.2f} M, discriminator {d / 1e6:.2f} M parameters"

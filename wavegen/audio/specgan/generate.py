@@ -1,0 +1,70 @@
+"""``wavegen sample`` for SpecGAN and WaveGAN checkpoints: a batch of clips and a picture of them.
+
+    wavegen sample --checkpoint exp/wavegan-demo/model.safetensors -o out/ -n 16 --seed 3
+
+Writes ``sample-seed<seed>-<i>.wav`` (the model's clip length at its sample
+rate) and ``grid-seed<seed>.png``, the batch's spectrograms, labelled with what
+a classifier hears when one is given. The same seed gives the same files;
+nothing already in the output folder is replaced without ``overwrite``
+(checked before any generation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from wavegen.audio.io import write_audio
+from wavegen.audio.plots import save_spectrogram_grid
+from wavegen.errors import WavegenError
+
+
+@dataclass
+class SampleRequest:
+    count: int = 16
+    seconds: float | None = None          # unused: the clip length is the model's
+    seed: int = 0
+    temperature: float = 1.0              # unused: GANs have no output temperature
+    speaker: str | None = None            # unused: unconditional models
+    mel_from: Path | None = None          # unused
+    path: str = "fused"                   # unused: one generation path
+    overwrite: bool = False
+
+
+def check_request(request: SampleRequest) -> None:
+    """Refuse options that mean nothing for an unconditional GAN, in one line each."""
+    if request.count < 1:
+        raise WavegenError(f"-n must be at least 1, got {request.count}")
+    for option, value, default in (("--seconds", request.seconds, None), ("--speaker", request.speaker, None),
+                                   ("--mel-from", request.mel_from, None), ("--temperature", request.temperature, 1.0)):
+        if value != default:
+            raise WavegenError(f"{option}: this model makes fixed-length clips from noise alone; leave it out")
+
+
+def write_samples(model, out_dir: str | Path, request: SampleRequest,
+                  progress: Callable[[int, int], None] | None = None, classifier=None) -> list[Path]:
+    """Generate ``request.count`` clips into ``out_dir`` (wavs and a spectrogram grid); returns the paths."""
+    check_request(request)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise WavegenError(f"-o {out_dir}: is a file, not a folder")
+    paths = [out_dir / f"sample-seed{request.seed}-{i}.wav" for i in range(request.count)]
+    grid = out_dir / f"grid-seed{request.seed}.png"
+    existing = [p for p in [*paths, grid] if p.exists()]
+    if existing and not request.overwrite:
+        raise WavegenError(f"{existing[0]} already exists ({len(existing)} files); use --overwrite to replace, "
+                           f"or another -o folder or --seed")
+    audio = model.generate_audio(request.count, request.seed)
+    if progress is not None:
+        progress(audio.numel(), audio.numel())
+    for path, clip in zip(paths, audio):
+        write_audio(path, clip.numpy(), model.sample_rate)
+    labels = [f"{i}" for i in range(request.count)]
+    if classifier is not None:
+        probs, _ = classifier.predict(audio)
+        labels = [f"{i}: {classifier.labels[k]} ({p:.2f})" for i, (p, k) in enumerate(zip(*probs.max(-1)))]
+    shown = min(request.count, 16)
+    save_spectrogram_grid(grid, [clip.numpy() for clip in audio[:shown]], model.sample_rate, labels=labels[:shown],
+                          title=f"{model.registry_name}, seed {request.seed}")
+    return [*paths, grid]
