@@ -20,12 +20,14 @@ _REGISTRY: dict[str, type[nn.Module]] = {}
 _MODEL_MODULES = {
     "segan": "wavegen.audio.segan.model",
     "wavenet": "wavegen.audio.wavenet.model",
+    "gan_vocoder": "wavegen.audio.specgan.vocoder",
 }
 
 # Models that ``wavegen sample`` can sample from: the module that implements it
 # for each, with ``SampleRequest`` (the options) and ``write_samples``.
 _SAMPLER_MODULES = {
     "wavenet": "wavegen.audio.wavenet.generate",
+    "gan_vocoder": "wavegen.audio.specgan.vocode",
 }
 
 
