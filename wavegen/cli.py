@@ -21,6 +21,9 @@ Examples:
   wavegen recipe segan --data demo --set train.batch_size=32 --max-steps 500 --device cuda
   wavegen recipe wavenet --data vctk --data-root /data/VCTK-Corpus-0.92 --device cuda
   wavegen recipe wavenet --data ljspeech --data-root /data/LJSpeech-1.1 --set train.batch_size=16
+  wavegen recipe vocoder --data demo                 # HiFi-GAN-style vocoder, ~10 minutes on a CPU
+  wavegen recipe vocoder --data ljspeech --data-root /data/LJSpeech-1.1 --device cuda
+  wavegen recipe vocoder --data ljspeech --set compare.wavenet=exp/wavenet-ljspeech/model.safetensors
 """
 
 
@@ -214,6 +217,39 @@ def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, m
     with samples_callback("sample", getattr(model, "sample_rate", None)) as progress:
         paths = module.write_samples(model, output_dir, request, progress=progress)
     click.echo(f"wrote {len(paths)} files into {output_dir}")
+
+
+@main.command(epilog="""\b
+Examples:
+  wavegen vocode --checkpoint exp/vocoder-demo/model.safetensors speech.wav -o speech-vocoded.wav
+  wavegen vocode --checkpoint exp/vocoder-demo/model.safetensors mel.npy -o speech.wav --overwrite
+  wavegen vocode --checkpoint exp/wavenet-ljspeech/model.safetensors speech.wav -o slow.wav --seed 1
+""")
+@click.option("--checkpoint", "-c", required=True, type=click.Path(path_type=Path),
+              help="A GAN vocoder or a mel-conditioned WaveNet checkpoint (.safetensors).")
+@click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="The audio file to write (.wav, .flac, .ogg).")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of WaveNet's random draws (the GAN vocoder draws none).")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (never the input).")
+def vocode(checkpoint, input_path, output, device, seed, overwrite):
+    """Turn log-mel frames into a waveform: INPUT is a recording at the vocoder's rate or a .npy of frames.
+
+    A recording's frames are computed as in training (80 log-mels, hop 256 at
+    22.05 kHz for the LJSpeech vocoders) and the output has its length; a .npy
+    holds frames shaped (n_mels, frames) or (1, n_mels, frames) and gives
+    frames x hop samples. Works with GAN vocoder and mel-conditioned WaveNet
+    checkpoints alike. The output is written atomically, never over the input,
+    and replaces an existing file only with --overwrite.
+    """
+    from wavegen.audio.specgan.vocode import load_vocoder, vocode_file
+    from wavegen.core.trainer import resolve_device
+    from wavegen.progress import samples_callback
+
+    model = load_vocoder(checkpoint, device=resolve_device(device))
+    with samples_callback("vocode", model.sample_rate) as progress:
+        path = vocode_file(model, input_path, output, overwrite=overwrite, seed=seed, progress=progress)
+    click.echo(f"wrote {path}")
 
 
 @main.command(epilog="""\b

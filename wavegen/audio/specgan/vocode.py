@@ -50,6 +50,19 @@ def vocoder_features(model) -> MelSpec:
     return spec
 
 
+def load_vocoder(path: str | Path, device: str | torch.device = "cpu"):
+    """A vocoder checkpoint ready for inference (weight normalisation folded in); one-line error otherwise."""
+    from wavegen.core.checkpoint import load
+    model = load(path, device=device)
+    try:
+        vocoder_features(model)
+    except WavegenError as exc:
+        raise WavegenError(f"{path}: {exc}") from None
+    if hasattr(model, "remove_weight_norm"):
+        model.remove_weight_norm()
+    return model
+
+
 def read_mel_file(path: str | Path, spec: MelSpec) -> torch.Tensor:
     """Log-mel frames (n_mels, frames) from a ``.npy`` file, or an :class:`AudioFileError` naming the problem."""
     path = Path(path)
@@ -58,7 +71,7 @@ def read_mel_file(path: str | Path, spec: MelSpec) -> torch.Tensor:
     try:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
-        problem = "holds Python objects, not numbers" if "allow_pickle" in str(exc) else "not a readable .npy file"
+        problem = "holds Python objects, not numbers" if "Object arrays" in str(exc) else "not a readable .npy file"
         raise AudioFileError(path, f"{problem}; save log-mel frames with numpy.save") from None
     if not isinstance(array, np.ndarray):
         array.close()

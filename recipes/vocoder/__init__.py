@@ -1,0 +1,1 @@
+"""GAN vocoder recipes (HiFi-GAN style): LJSpeech and the generated LJSpeech-layout demo."""
