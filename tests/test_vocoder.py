@@ -256,3 +256,13 @@ def test_demo_recipe_trains_compares_with_wavenet_and_writes_samples(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exp", "wavenet.safetensors"]
     refused = cli(*args[:-2], "--set", f"compare.wavenet={tmp_path / 'nope.safetensors'}", cwd=tmp_path)
     assert refused.returncode == 1 and "no such checkpoint file" in refused.stderr
+
+
+def test_long_inputs_vocoded_in_chunks_equal_one_call():
+    torch.manual_seed(0)
+    model = GANVocoder(**{**VOCODER_CONFIGS["v3"], "upsample_initial_channel": 16}).eval()   # V3's receptive field
+    mel = torch.randn(2, 80, 150) - 5
+    whole = model.vocode(mel, chunk_frames=150)
+    chunked = model.vocode(mel, chunk_frames=40)
+    assert chunked.shape == whole.shape == (2, 150 * 256)
+    assert torch.allclose(chunked, whole, atol=1e-5)

@@ -19,7 +19,7 @@ from recipes.vocoder import _stages, ljspeech
 CONFIG = {
     **ljspeech.CONFIG,
     # Arguments of wavegen.data.demo.write_ljspeech_demo.
-    "corpus": {"seed": 0, "utterances": 60},
+    "corpus": {"seed": 0, "utterances": 100},
     "data": {**ljspeech.CONFIG["data"], "test_utterances": 4},
     "model": _stages.vocoder_kwargs("small"),
     "train": {**_stages.TRAIN, "max_steps": 1000, "batch_size": 8, "lr": 2e-4, "lr_decay_steps": 100,

@@ -100,6 +100,9 @@ def read_recording(path: str | Path, spec: MelSpec) -> torch.Tensor:
         raise AudioFileError(path, f"is at {rate} Hz but this vocoder works at {spec.sample_rate} Hz; "
                                    f"resample it first (e.g. sox in.wav -r {spec.sample_rate} out.wav)")
     audio, _ = read_audio(path)                                           # (channels, T)
+    if audio.shape[1] <= spec.n_fft // 2:
+        raise AudioFileError(path, f"is too short ({audio.shape[1]} samples); the mel analysis needs more than "
+                                   f"{spec.n_fft // 2}")
     return torch.from_numpy(audio).mean(dim=0)
 
 
@@ -305,6 +308,7 @@ def comparison_table(results: list[VocodedUtterance], device: str = "cpu") -> st
         lines.append(f"{name:<{width}}  {s['utterances']:10d}  {s['seconds']:9.1f}  {s['real_time_factor']:11.2f}"
                      f"  {s['mel_l1']:13.3f}  {s['mcd_db']:8.2f}")
     if device == "cpu":
-        device = f"cpu, {torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        device = f"cpu, {threads} thread{'s' if threads > 1 else ''}"
     lines.append(f"(x real time: seconds of audio vocoded per second on {device}; distances to the originals' log-mels)")
     return "\n".join(lines)

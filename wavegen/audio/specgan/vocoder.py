@@ -36,6 +36,9 @@ from wavegen.audio.features import MelSpec, log_mel
 from wavegen.audio.specgan.discriminators import LEAKY_SLOPE, VocoderDiscriminator
 from wavegen.core.registry import register_model
 
+# Frames of context on each side of a chunk in ``vocode``: over four times V1's reach.
+CONTEXT_FRAMES = 32
+
 _PAPER_MPD = [32, 128, 512, 1024, 1024]
 _PAPER_MSD = [128, 128, 256, 512, 1024, 1024, 1024]
 
@@ -151,14 +154,28 @@ class GANVocoder(nn.Module):
         return log_mel(audio, self.mel)
 
     @torch.no_grad()
-    def vocode(self, mel: torch.Tensor) -> torch.Tensor:
-        """Log-mel frames (n_mels, F) or (B, n_mels, F) -> waveform (F·hop,) or (B, F·hop)."""
+    def vocode(self, mel: torch.Tensor, chunk_frames: int = 1024) -> torch.Tensor:
+        """Log-mel frames (n_mels, F) or (B, n_mels, F) -> waveform (F·hop,) or (B, F·hop).
+
+        Long inputs run ``chunk_frames`` at a time, each with ``CONTEXT_FRAMES`` of
+        its neighbours on both sides and their samples cut off again: more than the
+        generator's receptive field (a frame reaches samples 5 frames before and 7
+        after it in V1), so the result is the one-call result to float rounding,
+        with memory bounded by the chunk.
+        """
         if mel.dim() not in (2, 3) or mel.shape[-2] != self.mel.n_mels:
             raise ValueError(f"expected log-mel frames shaped (n_mels={self.mel.n_mels}, frames) or "
                              f"(batch, {self.mel.n_mels}, frames), got {tuple(mel.shape)}")
         device = self.generator.conv_pre.bias.device
-        audio = self.generator(mel.to(device, torch.float32).reshape(-1, *mel.shape[-2:]))
-        return audio.reshape(*mel.shape[:-2], -1)
+        frames = mel.to(device, torch.float32).reshape(-1, *mel.shape[-2:])             # (B, n_mels, F)
+        total, c = frames.shape[-1], CONTEXT_FRAMES
+        pieces = []
+        for start in range(0, total, chunk_frames):
+            stop = min(start + chunk_frames, total)
+            left, right = max(start - c, 0), min(stop + c, total)
+            audio = self.generator(frames[..., left:right]).squeeze(1)                  # (B, (right − left)·hop)
+            pieces.append(audio[:, (start - left) * self.hop:(stop - left) * self.hop])
+        return torch.cat(pieces, dim=-1).reshape(*mel.shape[:-2], -1)
 
     def remove_weight_norm(self) -> GANVocoder:
         """Fold weight normalisation into plain weights (same outputs, faster); for inference only.
