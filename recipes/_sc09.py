@@ -113,16 +113,13 @@ def train_classifier(exp: Experiment, data: dict, config: dict, device: torch.de
 
 
 def evaluate_classifier(exp: Experiment, data: dict, cfg: dict, device: torch.device) -> dict:
-    """Accuracy and inception score of the real test clips: near 1.0 and near 10 if the judge is sound."""
+    """Accuracy and inception score of real clips: near 1.0 and near 10 if the judge is sound."""
     import wavegen
-    from wavegen.audio.generation import format_scores, score_clips
+    from wavegen.audio.generation import evaluate_generation, format_scores, real_clips
     classifier = wavegen.load(exp.dir / "model.safetensors", device=device)
     m = manifest(data)
-    _, train_features = classifier.predict(torch.from_numpy(m.audio("train")))
-    rows = [score_clips(f"real {split} clips", torch.from_numpy(m.audio(split)), classifier,
-                        reference_features=train_features, train_features=train_features,
-                        labels=torch.from_numpy(m.labels(split)), splits=cfg["splits"])
-            for split in ("validation", "test")]
+    rows = evaluate_generation({}, classifier, real_clips(m, "test"), real_clips(m, "train"), count=cfg["count"],
+                               seed=0, splits=cfg["splits"])
     table = format_scores(rows)
     write_json_atomic(exp.dir / "scores.json", rows)
     write_text_atomic(exp.dir / "results.txt", table + "\n")
@@ -143,6 +140,8 @@ def run_gan(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
                                f"least 0, got {cfg['d_steps']}, {cfg['lr']} and {cfg['gp_weight']}")
         if config["evaluate"]["splits"] < 1 or config["sample"]["count"] < 1:
             raise WavegenError("evaluate.splits and sample.count must be at least 1")
+        if config["evaluate"]["count"] < config["evaluate"]["splits"]:
+            raise WavegenError(f"evaluate.count ({config['evaluate']['count']}) must be at least evaluate.splits")
 
     config, exp, device, data = start(exp_dir, data_root, overrides, base_config, check_config)
     exp.stage("train", {k: config[k] for k in ("model", "train")},
@@ -197,14 +196,12 @@ def _digest(path: str) -> str:
 
 def evaluate_gan(exp: Experiment, data: dict, cfg: dict, classifier_path: str, device: torch.device) -> dict:
     import wavegen
-    from wavegen.audio.generation import evaluate_generation, format_scores
+    from wavegen.audio.generation import evaluate_generation, format_scores, real_clips
     model = wavegen.load(exp.dir / "model.safetensors", device=device)
     classifier = wavegen.load(classifier_path, device=device)
     m = manifest(data)
-    test = (torch.from_numpy(m.audio("test")), torch.from_numpy(m.labels("test")))
-    rows = evaluate_generation({model.registry_name: model.generate_audio}, classifier, test,
-                               torch.from_numpy(m.audio("train")), count=cfg["count"] or None, seed=cfg["seed"],
-                               splits=cfg["splits"])
+    rows = evaluate_generation({model.registry_name: model.generate_audio}, classifier, real_clips(m, "test"),
+                               real_clips(m, "train"), count=cfg["count"], seed=cfg["seed"], splits=cfg["splits"])
     table = format_scores(rows)
     write_json_atomic(exp.dir / "scores.json", rows)
     write_text_atomic(exp.dir / "results.txt", table + "\n")

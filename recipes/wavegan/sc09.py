@@ -27,8 +27,8 @@ CONFIG = {
               "gp_weight": 10.0, "seed": 0, "device": "auto", "checkpoint_every": 2000, "eval_every": 2000,
               "log_every": 50, "ema_decay": 0.0},
     # classifier: a classifier checkpoint ("" = the classifier recipe's, trained first if missing);
-    # count: generated clips to score (0 = as many as there are real test clips).
-    "evaluate": {"classifier": "", "count": 0, "seed": 0, "splits": 10},
+    # count: generated clips to score, and real training clips scored beside them.
+    "evaluate": {"classifier": "", "count": 2000, "seed": 0, "splits": 10},
     "sample": {"count": 16, "seed": 0},
 }
 

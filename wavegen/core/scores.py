@@ -4,8 +4,9 @@ Nothing here knows what the examples are (audio clips or images): each score
 takes a classifier's class probabilities or features.
 
 - **Inception score** (Salimans et al. 2016, §4): exp(E_x KL(p(y|x) ‖ p(y))),
-  computed on ``splits`` equal parts and reported as mean ± std over them, as
-  Salimans et al. and Donahue et al. (2019, 10 splits) do. It lies between 1
+  computed on ``splits`` equal parts (of a fixed shuffle of the examples) and
+  reported as mean ± std over them, as Salimans et al. and Donahue et al.
+  (2019, 10 splits) do. It lies between 1
   (every example gets the same prediction) and the number of classes
   (confident predictions spread evenly over the classes).
 - **Fréchet distance** (Heusel et al. 2017, eq. 6) between Gaussians fitted to
@@ -18,6 +19,8 @@ takes a classifier's class probabilities or features.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 import torch
@@ -28,7 +31,10 @@ def inception_score(probs: torch.Tensor | np.ndarray, splits: int = 10) -> tuple
     p = torch.as_tensor(probs, dtype=torch.float64)
     if p.dim() != 2 or p.shape[0] < splits:
         raise ValueError(f"need (N, classes) probabilities with N >= splits={splits}, got {tuple(p.shape)}")
-    p = p.clamp_min(1e-12)
+    # Splits of a fixed random permutation: rows in a meaningful order (a real test set sorted by
+    # class) would otherwise give each split one class and a score near 1.
+    order = torch.randperm(p.shape[0], generator=torch.Generator().manual_seed(0))
+    p = p[order].clamp_min(1e-12)
     scores = []
     for part in p.tensor_split(splits):
         marginal = part.mean(dim=0, keepdim=True)
@@ -54,10 +60,12 @@ def frechet_distance(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray)
 def frechet_distance_from_statistics(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray,
                                      sigma2: np.ndarray) -> float:
     """‖μ₁ − μ₂‖² + tr(Σ₁ + Σ₂ − 2 (Σ₁Σ₂)^½); a tiny ridge is added when the product is singular."""
-    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        ridge = np.eye(sigma1.shape[0]) * 1e-6
-        covmean = scipy.linalg.sqrtm((sigma1 + ridge) @ (sigma2 + ridge))
+    with warnings.catch_warnings():            # singular products are handled below
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(sigma1 @ sigma2)
+        if not np.isfinite(covmean).all():
+            ridge = np.eye(sigma1.shape[0]) * 1e-6
+            covmean = scipy.linalg.sqrtm((sigma1 + ridge) @ (sigma2 + ridge))
     covmean = np.real(covmean)            # rounding leaves tiny imaginary parts
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))

@@ -41,12 +41,20 @@ class AudioGAN(nn.Module):
     @torch.no_grad()
     def generate_audio(self, count: int, seed: int = 0, batch_size: int = 64) -> torch.Tensor:
         """``count`` clips (count, clip_samples) on the CPU; the same seed gives the same clips."""
-        g = torch.Generator().manual_seed(seed)
-        clips = []
-        for start in range(0, count, batch_size):
-            z = self.sample_latent(min(batch_size, count - start), g)
-            clips.append(self.to_audio(self.generator(z)).float().cpu())
-        return torch.cat(clips)
+        z = self.sample_latent(count, torch.Generator().manual_seed(seed))      # all draws first
+        return torch.cat([self.to_audio(self.generator(part)).float().cpu() for part in z.split(batch_size)])
+
+    def reset_parameters(self) -> None:
+        """Glorot-uniform weights and zero biases, the initialisers of the authors' TensorFlow layers.
+
+        PyTorch's defaults (uniform in ±1/√fan_in, biases included) shrink the
+        signal at every layer, so in narrow networks the biases soon dominate and
+        whole ReLU layers start dead, leaving the generator without gradient.
+        """
+        for module in self.modules():
+            if isinstance(module, (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose1d, nn.ConvTranspose2d)):
+                nn.init.xavier_uniform_(module.weight)
+                nn.init.zeros_(module.bias)
 
     def describe(self) -> str:
         g = sum(p.numel() for p in self.generator.parameters())

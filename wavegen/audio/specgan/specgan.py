@@ -93,6 +93,7 @@ class SpecGAN(AudioGAN):
         self.griffin_lim_iterations = griffin_lim_iterations
         self.generator = SpecGenerator(latent_dim, model_size, kernel_size)
         self.discriminator = SpecDiscriminator(model_size, kernel_size)
+        self.reset_parameters()
         # Per-frequency moments of the training set's log magnitudes.
         self.register_buffer("log_mean", torch.zeros(self.bins))
         self.register_buffer("log_std", torch.ones(self.bins))

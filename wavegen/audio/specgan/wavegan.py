@@ -109,6 +109,7 @@ class WaveGAN(AudioGAN):
                            phase_shuffle=phase_shuffle, sample_rate=sample_rate, clip_samples=clip_samples)
         self.generator = WaveGenerator(latent_dim, model_size, kernel_size, stride)
         self.discriminator = WaveDiscriminator(model_size, kernel_size, stride, phase_shuffle)
+        self.reset_parameters()
 
     def features(self, audio: torch.Tensor) -> torch.Tensor:
         return audio.unsqueeze(1)                                   # (B, T) -> (B, 1, T)
