@@ -21,6 +21,9 @@ Examples:
   wavegen recipe segan --data demo --set train.batch_size=32 --max-steps 500 --device cuda
   wavegen recipe wavenet --data vctk --data-root /data/VCTK-Corpus-0.92 --device cuda
   wavegen recipe wavenet --data ljspeech --data-root /data/LJSpeech-1.1 --set train.batch_size=16
+  wavegen recipe classifier --data demo              # the SC09 digit classifier that scores the GANs
+  wavegen recipe wavegan --data demo                 # WaveGAN on spoken digits (SpecGAN alike)
+  wavegen recipe specgan --data sc09 --data-root /data/speech_commands_v0.02 --device cuda
   wavegen recipe vocoder --data demo                 # HiFi-GAN-style vocoder, ~10 minutes on a CPU
   wavegen recipe vocoder --data ljspeech --data-root /data/LJSpeech-1.1 --device cuda
   wavegen recipe vocoder --data ljspeech --set compare.wavenet=exp/wavenet-ljspeech/model.safetensors
@@ -73,7 +76,7 @@ def _recipes() -> dict[str, list[str]]:
 @click.option("--data", "dataset", required=True, help="Dataset recipe: e.g. voicebank, or demo (generated, no download).")
 @click.option("--data-root", type=click.Path(path_type=Path),
               help="Where the real dataset lies [default: $WAVEGEN_DATA/<corpus>, then ./data/<corpus>, where "
-                   "<corpus> is VoiceBank-DEMAND, VCTK-Corpus-0.92 or LJSpeech-1.1].")
+                   "<corpus> is VoiceBank-DEMAND, VCTK-Corpus-0.92, LJSpeech-1.1 or speech_commands_v0.02].")
 @click.option("--exp-dir", type=click.Path(path_type=Path), help="Experiment folder [default: exp/MODEL-DATA].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set train.batch_size=32 (repeatable).")
@@ -170,6 +173,48 @@ def evaluate(reference, estimate, csv_path):
     for problem in result.problems:
         click.echo(f"warning: {problem}", err=True)
     click.echo(format_table({estimate.name or str(estimate): result.means}))
+
+
+@main.command("evaluate-generation", epilog="""\b
+Examples:
+  wavegen evaluate-generation --checkpoint exp/wavegan-demo/model.safetensors \\
+      --classifier exp/classifier-demo/model.safetensors --data exp/wavegan-demo/data
+  wavegen evaluate-generation -c specgan.safetensors --classifier classifier.safetensors \\
+      --data /data/speech_commands_v0.02 -n 2000 --json scores.json
+""")
+@click.option("--checkpoint", "-c", required=True, type=click.Path(path_type=Path), help="A SpecGAN or WaveGAN checkpoint.")
+@click.option("--classifier", required=True, type=click.Path(path_type=Path),
+              help="The digit classifier (from `wavegen recipe classifier`).")
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="The real clips: an SC09 folder (Speech Commands layout) or a recipe's prepared data/ folder.")
+@click.option("-n", "count", type=click.IntRange(min=10), default=2000, show_default=True,
+              help="Generated clips to score, and real training clips scored beside them.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draws.")
+@click.option("--splits", type=click.IntRange(min=1), default=10, show_default=True, help="Inception score splits.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the rows as JSON here.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
+def evaluate_generation(checkpoint, classifier, data, count, seed, splits, json_path, device):
+    """Score a generator's clips beside real held-out clips, through a classifier.
+
+    Prints, for the real test clips and for generated clips: the inception score
+    (mean ± std over splits; near the number of classes for real data), the
+    Fréchet distance of the classifier's features to the real test clips', the
+    classifier's accuracy (real clips), the median distance to the nearest
+    training clip (much below the real clips': the model copies) and to the
+    nearest clip of the same set (small: the model collapsed), and the level.
+    """
+    import wavegen
+    from wavegen.audio.generation import evaluate_checkpoint, format_scores
+    from wavegen.core.files import write_json_atomic
+    from wavegen.core.trainer import resolve_device
+    from wavegen.progress import wrap_iterable
+
+    dev = resolve_device(device)
+    rows = evaluate_checkpoint(wavegen.load(checkpoint, device=dev), wavegen.load(classifier, device=dev), data,
+                               count=count, seed=seed, splits=splits, progress=wrap_iterable("prepare data"))
+    if json_path is not None:
+        write_json_atomic(json_path, rows)
+    click.echo(format_scores(rows))
 
 
 @main.command(epilog="""\b

@@ -21,6 +21,9 @@ _MODEL_MODULES = {
     "segan": "wavegen.audio.segan.model",
     "wavenet": "wavegen.audio.wavenet.model",
     "gan_vocoder": "wavegen.audio.specgan.vocoder",
+    "specgan": "wavegen.audio.specgan.specgan",
+    "wavegan": "wavegen.audio.specgan.wavegan",
+    "audio_classifier": "wavegen.audio.classifier",
 }
 
 # Models that ``wavegen sample`` can sample from: the module that implements it
@@ -28,6 +31,8 @@ _MODEL_MODULES = {
 _SAMPLER_MODULES = {
     "wavenet": "wavegen.audio.wavenet.generate",
     "gan_vocoder": "wavegen.audio.specgan.vocode",
+    "specgan": "wavegen.audio.specgan.generate",
+    "wavegan": "wavegen.audio.specgan.generate",
 }
 
 
