@@ -4,10 +4,14 @@
 
 One synthetic speaker is written in the LJSpeech-1.1 layout by
 ``wavegen.data.demo.write_ljspeech_demo`` and read by the real LJSpeech reader;
-the "small" vocoder (V3's shape at half width; narrow discriminators) trains on
-it for about ten minutes on two CPU cores, then vocodes the held-out
-utterances (set ``compare.wavenet`` to a mel-conditioned WaveNet checkpoint on
-the same features to compare the two).
+the "small" vocoder (V3's shape at half width, 0.40 M generator parameters, ~90x
+real time on two CPU cores; discriminators a quarter as wide as the paper's)
+trains 1000 steps of 8 x 8192 samples (0.6-0.8 s a step on two cores: about ten
+minutes), then vocodes the held-out utterances (set ``compare.wavenet`` to a
+mel-conditioned WaveNet checkpoint on the same features to compare the two).
+A short run gets the spectral envelope and timing first (400 steps: validation
+log-mel L1 0.83 nats, STOI 0.69, still noise-excited, no harmonics yet); HiFi-GAN's
+periodic detail needs many more steps.
 """
 
 from __future__ import annotations
