@@ -30,6 +30,8 @@ doctor: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_segan.py
 	$(BIN)/python benchmarks/bench_wavenet.py
+	$(BIN)/python benchmarks/bench_specgan.py
+	$(BIN)/python benchmarks/bench_vocoder.py
 
 # Re-resolve every dependency to its newest allowed release in a scratch environment, write the
 # lock from it (runtime, test and build-time packages), then rebuild .venv from the new lock and

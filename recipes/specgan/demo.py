@@ -4,7 +4,7 @@
 
 The spoken-digit corpus is written in the Speech Commands layout as the first
 stage; the model is the paper's with model size d = 8 instead of 64, trained
-for 1500 generator steps at batch 16. The digit classifier that scores it is
+for 1000 generator steps at batch 16. The digit classifier that scores it is
 trained first by ``wavegen recipe classifier --data demo`` (beside this
 experiment folder) when it is not there yet.
 """
@@ -22,7 +22,7 @@ CONFIG = {
     **sc09.CONFIG,
     "corpus": dict(_sc09.DEMO_CORPUS),
     "model": model_kwargs(SpecGAN, SPECGAN_CONFIGS["small"]),
-    "train": {**sc09.CONFIG["train"], "max_steps": 1500, "batch_size": 16, "checkpoint_every": 250,
+    "train": {**sc09.CONFIG["train"], "max_steps": 1000, "batch_size": 16, "checkpoint_every": 250,
               "eval_every": 250, "log_every": 10},
 }
 
