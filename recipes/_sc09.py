@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import begin, train_config
+from recipes._common import begin, model_kwargs, train_config
 from wavegen.core.checkpoint import read_checkpoint
 from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.files import write_json_atomic, write_text_atomic
@@ -25,6 +25,27 @@ from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
 
 DEMO_CORPUS = {"seed": 0, "speakers": 150, "repetitions": 2, "other_words": 4}
+
+
+def gan_config(model_class, preset: dict) -> dict:
+    """A SpecGAN/WaveGAN recipe's config: the paper's training (Donahue et al. 2019, §5), our evaluation."""
+    return {
+        "model": model_kwargs(model_class, preset),
+        "train": {"max_steps": 100_000, "batch_size": 64, "d_steps": 5, "lr": 1e-4, "betas": [0.5, 0.9],
+                  "gp_weight": 10.0, "seed": 0, "device": "auto", "checkpoint_every": 2000, "eval_every": 2000,
+                  "log_every": 50, "ema_decay": 0.0},
+        # classifier: a classifier checkpoint ("" = the classifier recipe's, trained first if missing);
+        # count: generated clips to score, and real training clips scored beside them.
+        "evaluate": {"classifier": "", "count": 2000, "seed": 0, "splits": 10},
+        "sample": {"count": 16, "seed": 0},
+    }
+
+
+def gan_demo_config(config: dict, model_class, preset: dict) -> dict:
+    """The SC09 ``config`` on the demo corpus, with a small model trained 1000 steps at batch 16."""
+    return {**config, "corpus": dict(DEMO_CORPUS), "model": model_kwargs(model_class, preset),
+            "train": {**config["train"], "max_steps": 1000, "batch_size": 16, "checkpoint_every": 250,
+                      "eval_every": 250, "log_every": 10}}
 
 
 def start(exp_dir: Path, data_root: Path | None, overrides: list[str], base_config: dict, check_config,

@@ -14,17 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from recipes import _sc09
-from recipes._common import model_kwargs
 from recipes.specgan import sc09
 from wavegen.audio.specgan.specgan import SPECGAN_CONFIGS, SpecGAN
 
-CONFIG = {
-    **sc09.CONFIG,
-    "corpus": dict(_sc09.DEMO_CORPUS),
-    "model": model_kwargs(SpecGAN, SPECGAN_CONFIGS["small"]),
-    "train": {**sc09.CONFIG["train"], "max_steps": 1000, "batch_size": 16, "checkpoint_every": 250,
-              "eval_every": 250, "log_every": 10},
-}
+CONFIG = _sc09.gan_demo_config(sc09.CONFIG, SpecGAN, SPECGAN_CONFIGS["small"])
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:

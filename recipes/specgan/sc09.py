@@ -18,19 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from recipes import _sc09
-from recipes._common import model_kwargs
 from wavegen.audio.specgan.specgan import SPECGAN_CONFIGS, SpecGAN
 
-CONFIG = {
-    "model": model_kwargs(SpecGAN, SPECGAN_CONFIGS["paper"]),
-    "train": {"max_steps": 100_000, "batch_size": 64, "d_steps": 5, "lr": 1e-4, "betas": [0.5, 0.9],
-              "gp_weight": 10.0, "seed": 0, "device": "auto", "checkpoint_every": 2000, "eval_every": 2000,
-              "log_every": 50, "ema_decay": 0.0},
-    # classifier: a classifier checkpoint ("" = the classifier recipe's, trained first if missing);
-    # count: generated clips to score, and real training clips scored beside them.
-    "evaluate": {"classifier": "", "count": 2000, "seed": 0, "splits": 10},
-    "sample": {"count": 16, "seed": 0},
-}
+CONFIG = _sc09.gan_config(SpecGAN, SPECGAN_CONFIGS["paper"])
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict = CONFIG,

@@ -36,7 +36,8 @@ from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample
 from wavegen.core.files import write_json_atomic
-from wavegen.data.packed import CropIndex, fit_length, from_int16, resampled_length, to_int16
+from wavegen.data.packed import (CropIndex, fit_length, from_int16, packed_array_is_intact, read_manifest,
+                                 resampled_length, to_int16)
 from wavegen.errors import AudioFileError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -349,20 +350,11 @@ def _fingerprint(root: Path, utterances: list[Utterance], settings: dict) -> str
 
 
 def _packed_is_intact(manifest: CorpusManifest) -> bool:
-    try:
-        packed = np.load(manifest.audio_path, mmap_mode="r")
-    except (OSError, ValueError):
-        return False
-    return packed.dtype == np.int16 and packed.shape == (manifest.total_samples,)
+    return packed_array_is_intact(manifest.audio_path, (manifest.total_samples,))
 
 
 def _read_manifest(cache_dir: Path) -> dict | None:
-    try:
-        record = json.loads((cache_dir / _MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(record, dict) and record.get("format") == _FORMAT and record.get("version") == _VERSION
-    return record if ok else None
+    return read_manifest(cache_dir / _MANIFEST, _FORMAT, _VERSION)
 
 
 # ---------------------------------------------------------------- training crops

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
 INT16_SCALE = 32768.0
@@ -25,6 +28,26 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
 def from_int16(packed: np.ndarray) -> np.ndarray:
     """int16 -> float32 in [-1, 1)."""
     return packed.astype(np.float32) / np.float32(INT16_SCALE)
+
+
+def read_manifest(path: Path, format: str, version: int | None = None) -> dict | None:
+    """The JSON record at ``path`` if it is a finished cache's manifest of ``format`` (and ``version``), else None."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(record, dict) and record.get("format") == format and (
+        version is None or record.get("version") == version)
+    return record if ok else None
+
+
+def packed_array_is_intact(path: Path, shape: tuple[int, ...]) -> bool:
+    """Whether ``path`` holds an int16 ``.npy`` array of ``shape`` (not truncated or replaced)."""
+    try:
+        packed = np.load(path, mmap_mode="r")
+    except (OSError, ValueError):
+        return False
+    return packed.dtype == np.int16 and packed.shape == tuple(shape)
 
 
 class CropIndex:

@@ -39,7 +39,7 @@ from torch.utils.data import Dataset
 from wavegen.audio.io import read_audio, resample
 from wavegen.core.files import write_json_atomic
 from wavegen.data.corpora import _unpack_hint
-from wavegen.data.packed import fit_length, from_int16, to_int16
+from wavegen.data.packed import fit_length, from_int16, packed_array_is_intact, read_manifest, to_int16
 from wavegen.errors import AudioFileError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -264,17 +264,8 @@ def _fingerprint(root: Path, clips: list[SC09Clip]) -> str:
 
 
 def _packed_is_intact(cache_dir: Path, record: dict) -> bool:
-    try:
-        packed = np.load(cache_dir / _CLIPS, mmap_mode="r")
-    except (OSError, ValueError):
-        return False
-    return packed.dtype == np.int16 and packed.shape == (len(record["clips"]), CLIP_SAMPLES)
+    return packed_array_is_intact(cache_dir / _CLIPS, (len(record["clips"]), CLIP_SAMPLES))
 
 
 def _read_manifest(cache_dir: Path) -> dict | None:
-    try:
-        record = json.loads((cache_dir / _MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(record, dict) and record.get("format") == _FORMAT and record.get("version") == _VERSION
-    return record if ok else None
+    return read_manifest(cache_dir / _MANIFEST, _FORMAT, _VERSION)

@@ -25,7 +25,6 @@ SEGAN (Pascual, Bonafonte and Serra, Interspeech 2017: 16384 samples at 16 kHz,
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -39,7 +38,8 @@ from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample, write_audio
 from wavegen.core.files import write_json_atomic
-from wavegen.data.packed import CropIndex, fit_length, from_int16, resampled_length, to_int16
+from wavegen.data.packed import (CropIndex, fit_length, from_int16, packed_array_is_intact, read_manifest,
+                                 resampled_length, to_int16)
 from wavegen.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -323,19 +323,12 @@ def _fingerprint(files: dict[str, list[tuple[str, int]]]) -> str:
 
 def _cache_files_present(manifest: VoiceBankManifest) -> bool:
     total = int(manifest.train_offsets[-1])
-    for path in (manifest.train_clean_path, manifest.train_noisy_path):
-        try:
-            if np.load(path, mmap_mode="r").shape != (total,):
-                return False
-        except (OSError, ValueError):
-            return False
+    if not all(packed_array_is_intact(path, (total,)) for path in (manifest.train_clean_path,
+                                                                    manifest.train_noisy_path)):
+        return False
     return all(clean.is_file() and noisy.is_file() for clean, noisy in manifest.test_pairs())
 
 
 def _read_manifest(cache_dir: Path) -> dict | None:
-    try:
-        record = json.loads((cache_dir / _MANIFEST).read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and record.get("format") == _FORMAT else None
+    return read_manifest(cache_dir / _MANIFEST, _FORMAT)
 
