@@ -28,7 +28,10 @@ DEMO_CORPUS = {"seed": 0, "speakers": 150, "repetitions": 2, "other_words": 4}
 
 
 def gan_config(model_class, preset: dict) -> dict:
-    """A SpecGAN/WaveGAN recipe's config: the paper's training (Donahue et al. 2019, §5), our evaluation."""
+    """A SpecGAN/WaveGAN recipe's config: the paper's training (Donahue et al. 2019, §5), our evaluation.
+
+    ``max_steps`` is ours: the paper trains for days on one GPU and does not fix a step count.
+    """
     return {
         "model": model_kwargs(model_class, preset),
         "train": {"max_steps": 100_000, "batch_size": 64, "d_steps": 5, "lr": 1e-4, "betas": [0.5, 0.9],
@@ -76,9 +79,13 @@ def manifest(data: dict):
 
 
 def validation_batch(data: dict, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first ``count`` validation clips and labels (all, if fewer)."""
+    """``count`` validation clips and labels (all, if fewer), a seeded draw across the classes.
+
+    The cache holds each split sorted by label, so the first clips would all be "zero"s.
+    """
     m = manifest(data)
-    return torch.from_numpy(m.audio("validation")[:count]), torch.from_numpy(m.labels("validation")[:count])
+    rows = torch.randperm(m.counts["validation"], generator=torch.Generator().manual_seed(0))[:count].sort().values
+    return torch.from_numpy(m.audio("validation")[rows.numpy()]), torch.from_numpy(m.labels("validation")[rows.numpy()])
 
 
 def fit(exp: Experiment, task, dataset, cfg: dict, device: torch.device, batch_size: int | None = None) -> dict:
