@@ -200,6 +200,7 @@ def test_sample_command_vocodes_mel_from_and_refuses_what_does_not_apply(checkpo
     assert result.returncode == 0, result.stderr
     audio, rate = sf.read(str(tmp_path / "out" / "speech-vocoded.wav"))
     assert rate == RATE and len(audio) == len(speech_like(0.25))
+    assert (tmp_path / "out" / "speech-vocoded.png").read_bytes()[:4] == b"\x89PNG"
     short = write_samples(tiny, tmp_path / "short", SampleRequest(mel_from=source, seconds=0.1))
     assert len(sf.read(str(short[0]))[0]) == round(0.1 * RATE)
     for request, message in [(SampleRequest(), "give --mel-from"),

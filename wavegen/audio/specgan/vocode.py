@@ -32,6 +32,7 @@ import torch
 
 from wavegen.audio.features import MelSpec, log_mel
 from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, read_audio, write_audio
+from wavegen.audio.plots import save_spectrograms
 from wavegen.errors import AudioFileError, WavegenError
 
 Progress = Callable[[int, int], None]
@@ -192,7 +193,11 @@ class SampleRequest:
 
 def write_samples(model, out_dir: str | Path, request: SampleRequest,
                   progress: Progress | None = None) -> list[Path]:
-    """Vocode ``request.mel_from`` (a recording or a ``.npy``) into ``out_dir/<stem>-vocoded.wav``."""
+    """Vocode ``request.mel_from`` (a recording or a ``.npy``) into ``out_dir/<stem>-vocoded.wav``.
+
+    Beside it, ``<stem>-vocoded.png``: the spectrogram of the result, under the
+    recording's when the input is one.
+    """
     if request.mel_from is None:
         raise WavegenError("a GAN vocoder turns mel frames into audio: give --mel-from FILE.wav (or FILE.npy)")
     refused = [(request.speaker is not None, "--speaker: the GAN vocoder has no speaker conditioning"),
@@ -209,8 +214,10 @@ def write_samples(model, out_dir: str | Path, request: SampleRequest,
     source, out_dir = Path(request.mel_from), Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise WavegenError(f"-o {out_dir}: is a file, not a folder")
-    path = out_dir / f"{source.stem}-vocoded.wav"
+    path, picture = out_dir / f"{source.stem}-vocoded.wav", out_dir / f"{source.stem}-vocoded.png"
     check_output(path, [source], request.overwrite)
+    if picture.exists() and not request.overwrite:
+        raise WavegenError(f"{picture} already exists; use --overwrite to replace it")
     mel, length = read_vocoder_input(source, spec)
     if request.seconds is not None:
         wanted = round(request.seconds * spec.sample_rate)
@@ -218,8 +225,12 @@ def write_samples(model, out_dir: str | Path, request: SampleRequest,
             raise WavegenError(f"--seconds {request.seconds}: {source} lasts only {length / spec.sample_rate:.2f} s")
         length = wanted
         mel = mel[:, :math.ceil(length / spec.hop)]
-    audio = vocode_mel(model, mel, progress=progress)[:length]
-    return [write_audio(path, audio.numpy(), spec.sample_rate)]
+    audio = vocode_mel(model, mel, progress=progress)[:length].numpy()
+    written = write_audio(path, audio, spec.sample_rate)
+    rows = [(f"{source.name} vocoded by {model.registry_name}", audio)]
+    if source.suffix.lower() != ".npy":            # beside the recording it came from
+        rows.insert(0, (source.name, read_audio(source)[0].mean(axis=0)[:length]))
+    return [written, save_spectrograms(picture, rows, spec.sample_rate)]
 
 
 # --------------------------------------------------------------------------- the comparison
