@@ -95,6 +95,9 @@ def test_specgan_inverts_a_real_clip_back_to_audio():
     ours = model.log_magnitude(rebuilt).exp() - LOG_FLOOR
     theirs = model.log_magnitude(audio).exp() - LOG_FLOOR
     assert spectral_convergence(ours, theirs) < 0.35
+    # A spectrogram too loud for full scale comes back scaled to a 0.99 peak, not clipped.
+    loud = model.to_audio(model.normalise(model.log_magnitude(audio) + 3.0))
+    assert loud.abs().max() == pytest.approx(0.99, abs=1e-6) and (loud.abs() >= 0.999).sum() == 0
 
 
 def test_phase_shuffle_moves_each_example_and_reflects_at_the_edges():

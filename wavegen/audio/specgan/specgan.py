@@ -125,10 +125,13 @@ class SpecGAN(AudioGAN):
         return self.normalise(self.log_magnitude(audio))
 
     def to_audio(self, generated: torch.Tensor, iterations: int | None = None) -> torch.Tensor:
-        """Normalised spectrograms -> audio by Griffin-Lim (``iterations``: the config's by default)."""
+        """Normalised spectrograms -> audio by Griffin-Lim (``iterations``: the config's by default), peak ≤ 0.99."""
         magnitude = (self.denormalise(generated).exp() - LOG_FLOOR).clamp_min(0)      # (B, 128, 128)
         # Put back the dropped top bin and the frame centred on the last sample, as silence.
         magnitude = F.pad(magnitude, (0, self.clip_samples // self.hop + 1 - self.frames, 0, 1))
         audio = griffin_lim(magnitude, self.n_fft, self.hop, iterations or self.griffin_lim_iterations,
                             length=self.clip_samples)
-        return audio.clamp(-1, 1)
+        # A magnitude fixes no phase, and the phase Griffin-Lim settles on can stack partials into
+        # peaks beyond full scale: scale such a clip down to a 0.99 peak rather than clip it.
+        peak = audio.abs().amax(dim=-1, keepdim=True)
+        return audio * (0.99 / peak).clamp(max=1.0)
