@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -29,15 +28,7 @@ from wavegen.audio.segan import SEGAN
 from wavegen.audio.segan.train import SEGANTask
 from wavegen.core.trainer import cpu_has_native_bf16
 
-
-def best_time(fn, repeats: int) -> float:
-    fn()                                          # warm-up: allocator, oneDNN primitive cache
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
 
 
 def enhancement_rows(repeats: int, seconds: float, batch: int) -> list[tuple[str, str]]:

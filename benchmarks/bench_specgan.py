@@ -6,14 +6,14 @@ A training step is what the recipes run: five WGAN-GP critic updates, each on
 its own real minibatch of ``--batch`` clips, and one generator update.
 Generation is ``model.generate_audio`` as ``wavegen sample`` and the evaluate
 stage call it (SpecGAN includes 16 Griffin-Lim iterations). Random clips stand
-in for data: speed does not depend on what the clips hold. Prints a table.
+in for data: speed does not depend on what the clips hold. Each number is the
+best of 3 runs (1 for d > 16) after a warm-up (`benchmarks/timing.py`). Prints a table.
 """
 
 from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import torch
 
@@ -21,13 +21,7 @@ from wavegen.audio.specgan.specgan import SpecGAN
 from wavegen.audio.specgan.train import AudioGANTask
 from wavegen.audio.specgan.wavegan import WaveGAN
 
-
-def timed(fn, repeats: int) -> float:
-    fn()                                                    # warm-up
-    start = time.perf_counter()
-    for _ in range(repeats):
-        fn()
-    return (time.perf_counter() - start) / repeats
+from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
 
 
 def main() -> None:
@@ -51,9 +45,9 @@ def main() -> None:
                 model.set_statistics(model.log_magnitude(audio))
             task = AudioGANTask(model)
             repeats = 3 if d <= 16 else 1
-            step = timed(lambda: task.train_step((audio, labels), 0), repeats)
+            step = best_time(lambda: task.train_step((audio, labels), 0), repeats)
             model.eval()
-            generate = timed(lambda: model.generate_audio(args.clips), 1)
+            generate = best_time(lambda: model.generate_audio(args.clips), 1)
             g = sum(p.numel() for p in model.generator.parameters()) / 1e6
             dis = sum(p.numel() for p in model.discriminator.parameters()) / 1e6
             print(f"{model.registry_name:<8} {d:>3} {g:>7.2f}/{dis:<7.2f} {1 / step:>14.2f} {step:>7.2f} "

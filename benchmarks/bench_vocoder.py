@@ -16,24 +16,15 @@ table 1, report 13.44x for V3, 1.43x for V1 and 6.59x for MelGAN on a CPU.
 from __future__ import annotations
 
 import argparse
-import time
 
 import torch
 
 from wavegen.audio.specgan.vocode import vocode_mel
 from wavegen.audio.specgan.vocoder import VOCODER_CONFIGS, GANVocoder
 
+from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
+
 RATE, HOP, N_MELS = 22050, 256, 80
-
-
-def best_time(fn, repeats: int) -> float:
-    fn()                                          # warm-up: allocator, oneDNN primitive cache
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def mel_frames(seconds: float) -> torch.Tensor:
