@@ -5,12 +5,13 @@ or the generated demo written as a stage), then ``prepare`` packs the ten digit
 words into the experiment's ``data/`` cache once. The GAN recipes then train,
 ``evaluate`` scores generated clips beside real test clips through a classifier
 (trained by the classifier recipe; run for you in ``<exp parent>/classifier-<data>``
-when ``evaluate.classifier`` is empty), and ``sample`` writes a batch of clips and
-a spectrogram grid into ``samples/``.
+when ``evaluate.classifier`` is empty, with any ``--set classifier.KEY=VALUE``), and
+``sample`` writes a batch of clips and a spectrogram grid into ``samples/``.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.core.trainer import Trainer, seed_everything
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
+
+log = logging.getLogger(__name__)
 
 DEMO_CORPUS = {"seed": 0, "speakers": 150, "repetitions": 2, "other_words": 4}
 
@@ -171,13 +174,16 @@ def run_gan(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
         if config["evaluate"]["count"] < config["evaluate"]["splits"]:
             raise WavegenError(f"evaluate.count ({config['evaluate']['count']}) must be at least evaluate.splits")
 
+    # --set classifier.KEY=VALUE goes to the classifier recipe, if this run has to train it.
+    for_classifier = [o.removeprefix("classifier.") for o in overrides if o.startswith("classifier.")]
+    overrides = [o for o in overrides if not o.startswith("classifier.")]
     config, exp, device, data = start(exp_dir, data_root, overrides, base_config, check_config)
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_gan(exp, data, config, device, model_class), all_processes=True)
     if not _main_process_only():
         return ""
     classifier = config["evaluate"]["classifier"] or str(
-        _default_classifier(exp_dir, data_root, overrides, dataset, data))
+        _default_classifier(exp_dir, overrides, for_classifier, dataset, data))
     scores = exp.stage("evaluate", {**config["evaluate"], "classifier": _digest(classifier)},
                        lambda: evaluate_gan(exp, data, config["evaluate"], classifier, device))
     exp.stage("sample", config["sample"], lambda: sample_gan(exp, config["sample"], classifier, device))
@@ -200,17 +206,21 @@ def train_gan(exp: Experiment, data: dict, config: dict, device: torch.device, m
     return fit(exp, task, clips, cfg, device, batch_size=cfg["batch_size"] * cfg["d_steps"])
 
 
-def _default_classifier(exp_dir: Path, data_root: Path | None, overrides: list[str], dataset: str,
+def _default_classifier(exp_dir: Path, overrides: list[str], for_classifier: list[str], dataset: str,
                         data: dict) -> Path:
-    """The classifier recipe's model for this data, trained first (in a sibling folder) if not there yet."""
+    """The classifier recipe's model for this data, trained first (in a sibling folder) if not there yet.
+
+    It reads the same corpus (the demo's is already written where this experiment's
+    data came from) on the same device; ``for_classifier`` are its own ``--set``s.
+    """
     import importlib
     folder = Path(exp_dir).parent / f"classifier-{dataset}"
     path = folder / "model.safetensors"
     if not path.is_file():
         recipe = importlib.import_module(f"recipes.classifier.{dataset}")
-        # The same corpus (the demo's is already written where this experiment's data came from).
         shared = [o for o in overrides if o.startswith(("corpus.", "train.device"))]
-        recipe.run(folder, Path(data["root"]), shared)
+        log.info("no classifier at %s: running `wavegen recipe classifier --data %s` first", path, dataset)
+        recipe.run(folder, Path(data["root"]), shared + for_classifier)
     return path
 
 

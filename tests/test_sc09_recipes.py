@@ -8,38 +8,48 @@ import soundfile as sf
 import wavegen
 from tests.test_recipe import wavegen_cli
 
-CORPUS = ["--set", "corpus.speakers=6", "--set", "corpus.repetitions=1", "--set", "corpus.other_words=1"]
-TINY_CLASSIFIER = [*CORPUS, "--set", "evaluate.count=20", "--set", "model.channels=[4,4,8,8]", "--set", "model.embedding=8",
-                   "--set", "train.batch_size=8", "--set", "train.eval_every=2", "--set", "train.log_every=1"]
-TINY_GAN = [*CORPUS, "--set", "model.model_size=2", "--set", "train.batch_size=2", "--set", "train.log_every=1",
-            "--set", "train.checkpoint_every=2", "--set", "evaluate.count=20", "--set", "sample.count=3"]
+CORPUS = ["corpus.speakers=6", "corpus.repetitions=1", "corpus.other_words=1"]
+TINY_CLASSIFIER = ["evaluate.count=20", "model.channels=[4,4,8,8]", "model.embedding=8", "train.batch_size=8",
+                   "train.eval_every=2", "train.log_every=1", "train.max_steps=4"]
+TINY_GAN = ["model.model_size=2", "train.batch_size=2", "train.log_every=1", "train.checkpoint_every=2",
+            "evaluate.count=20", "sample.count=3"]
+
+
+def settings(*assignments: str) -> list[str]:
+    return [arg for assignment in assignments for arg in ("--set", assignment)]
+
+
+GAN_ARGS = ["--max-steps", "3", *settings(*CORPUS, *TINY_GAN, *(f"classifier.{s}" for s in TINY_CLASSIFIER))]
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """A tiny classifier run, then a tiny WaveGAN run that finds it beside itself."""
+    """A tiny WaveGAN run with no classifier beside it: it trains one first (tiny, by classifier.* settings)."""
     root = tmp_path_factory.mktemp("sc09")
-    classifier = wavegen_cli("recipe", "classifier", "--data", "demo", "--exp-dir", str(root / "classifier-demo"),
-                             "--max-steps", "4", *TINY_CLASSIFIER, cwd=root)
-    assert classifier.returncode == 0, classifier.stderr
-    gan = wavegen_cli("recipe", "wavegan", "--data", "demo", "--exp-dir", str(root / "wavegan-demo"),
-                      "--max-steps", "3", *TINY_GAN, cwd=root)
+    gan = wavegen_cli("recipe", "wavegan", "--data", "demo", "--exp-dir", str(root / "wavegan-demo"), *GAN_ARGS,
+                      cwd=root)
     assert gan.returncode == 0, gan.stderr
-    return root, classifier, gan
+    return root, gan
 
 
-def test_classifier_recipe_reports_accuracy_and_inception_score_of_real_clips(runs):
-    root, classifier, _ = runs
-    assert "real test clips" in classifier.stdout and "inception score" in classifier.stdout
-    model = wavegen.load(root / "classifier-demo" / "model.safetensors")
+def test_gan_recipe_trains_the_missing_classifier_on_the_same_corpus(runs):
+    root, _ = runs
+    classifier = root / "classifier-demo"
+    model = wavegen.load(classifier / "model.safetensors")
     assert model.labels == ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-    rows = json.loads((root / "classifier-demo" / "scores.json").read_text())
+    config = json.loads((classifier / "config.json").read_text())
+    assert config["model"]["channels"] == [4, 4, 8, 8] and config["train"]["max_steps"] == 4
+    # The GAN's demo corpus was written once and read by both.
+    prepared = json.loads((classifier / "stages" / "prepare.json").read_text())["result"]
+    assert prepared["root"] == str(root / "wavegan-demo" / "corpus") and not (classifier / "corpus").exists()
+    rows = json.loads((classifier / "scores.json").read_text())
     assert [r["name"] for r in rows] == ["real test clips", "real training clips"]
     assert all(0 <= r["accuracy"] <= 1 and 1 <= r["inception_score"] <= 10 for r in rows)
+    assert "real test clips" in (classifier / "results.txt").read_text()
 
 
 def test_gan_recipe_scores_beside_real_clips_and_samples(runs):
-    root, _, gan = runs
+    root, gan = runs
     exp = root / "wavegan-demo"
     lines = gan.stdout.splitlines()
     assert [line.split("  ")[0] for line in lines[1:]] == ["real test clips", "real training clips", "wavegan"]
@@ -50,17 +60,15 @@ def test_gan_recipe_scores_beside_real_clips_and_samples(runs):
     audio, rate = sf.read(exp / "samples" / "sample-seed0-0.wav")
     assert rate == 16000 and audio.shape == (16384,)
     assert (exp / "samples" / "grid-seed0.png").read_bytes()[:4] == b"\x89PNG"
-    # The classifier beside the experiment was found and used, not retrained.
-    assert json.loads((exp / "config.json").read_text())["evaluate"]["classifier"] == ""
+    # Nothing lands outside the two experiment folders.
     assert sorted(p.name for p in root.iterdir()) == ["classifier-demo", "wavegan-demo"]
-    # Finished stages are skipped: the same table again.
-    again = wavegen_cli("recipe", "wavegan", "--data", "demo", "--exp-dir", str(exp), "--max-steps", "3",
-                        *TINY_GAN, cwd=root)
+    # Finished stages are skipped, and the classifier is not retrained: the same table again.
+    again = wavegen_cli("recipe", "wavegan", "--data", "demo", "--exp-dir", str(exp), *GAN_ARGS, cwd=root)
     assert again.returncode == 0 and again.stdout == gan.stdout
 
 
 def test_sample_command_is_reproducible_and_refuses_what_a_gan_cannot_do(runs, tmp_path):
-    root, _, _ = runs
+    root, _ = runs
     checkpoint = str(root / "wavegan-demo" / "model.safetensors")
     first = wavegen_cli("sample", "-c", checkpoint, "-o", str(tmp_path / "a"), "-n", "2", "--seed", "5", cwd=tmp_path)
     second = wavegen_cli("sample", "-c", checkpoint, "-o", str(tmp_path / "b"), "-n", "2", "--seed", "5", cwd=tmp_path)
@@ -76,7 +84,7 @@ def test_sample_command_is_reproducible_and_refuses_what_a_gan_cannot_do(runs, t
 
 
 def test_evaluate_generation_command_on_a_prepared_cache_and_on_the_corpus(runs, tmp_path):
-    root, _, _ = runs
+    root, _ = runs
     exp = root / "wavegan-demo"
     common = ["evaluate-generation", "-c", str(exp / "model.safetensors"),
               "--classifier", str(root / "classifier-demo" / "model.safetensors"), "-n", "10", "--splits", "2"]
