@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -52,13 +53,18 @@ def log_mel(audio: torch.Tensor, spec: MelSpec) -> torch.Tensor:
     Frame f is centred on sample f·hop (reflect padding at the edges, as
     librosa and Tacotron 2 do); magnitudes are floored at 1e-5 before the log.
     """
+    frames = -(-audio.shape[-1] // spec.hop)
+    return torch.log(_mel_transform(spec, audio.device)(audio.float()).clamp_min(1e-5))[..., :frames]
+
+
+@functools.lru_cache(maxsize=16)
+def _mel_transform(spec: MelSpec, device: torch.device):
+    """The analysis for ``spec`` on ``device``, built once: training steps call :func:`log_mel` every time."""
     import torchaudio
-    mel = torchaudio.transforms.MelSpectrogram(
+    return torchaudio.transforms.MelSpectrogram(
         sample_rate=spec.sample_rate, n_fft=spec.n_fft, hop_length=spec.hop, n_mels=spec.n_mels,
         f_min=spec.fmin, f_max=spec.fmax, power=1.0, center=True, pad_mode="reflect", norm="slaney",
-        mel_scale="slaney").to(audio.device)
-    frames = -(-audio.shape[-1] // spec.hop)
-    return torch.log(mel(audio.float()).clamp_min(1e-5))[..., :frames]
+        mel_scale="slaney").to(device)
 
 
 def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop: int, iterations: int,

@@ -50,13 +50,19 @@ class PeriodDiscriminator(nn.Module):
         if t % self.period:
             x = F.pad(x, (0, self.period - t % self.period), mode="reflect")
         x = x.view(b, c, -1, self.period)                                   # (B, 1, T/p, p)
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LEAKY_SLOPE)
-            features.append(x)
-        x = self.conv_post(x)
+        return _scores_and_features(self.convs, self.conv_post, x)
+
+
+def _scores_and_features(convs: nn.ModuleList, conv_post: nn.Module, x: torch.Tensor
+                         ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Leaky-ReLU convolutions then the output convolution: (flattened logits, every layer's output)."""
+    features = []
+    for conv in convs:
+        x = F.leaky_relu(conv(x), LEAKY_SLOPE)
         features.append(x)
-        return x.flatten(1), features
+    x = conv_post(x)
+    features.append(x)
+    return x.flatten(1), features
 
 
 # HiFi-GAN's scale discriminator, layer by layer: (kernel, stride, groups) for its 7 convolutions.
@@ -83,13 +89,7 @@ class ScaleDiscriminator(nn.Module):
         self.conv_post = norm(nn.Conv1d(widths[-1], 1, 3, 1, padding=1))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        features = []
-        for conv in self.convs:
-            x = F.leaky_relu(conv(x), LEAKY_SLOPE)
-            features.append(x)
-        x = self.conv_post(x)
-        features.append(x)
-        return x.flatten(1), features
+        return _scores_and_features(self.convs, self.conv_post, x)
 
 
 class VocoderDiscriminator(nn.Module):
