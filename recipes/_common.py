@@ -77,3 +77,58 @@ def model_kwargs(cls: type, preset: dict, *, skip: tuple[str, ...] = (), **extra
     kwargs = {name: p.default for name, p in params.items() if name not in ("self", *skip)}
     kwargs.update(preset, **extra)
     return {k: list(v) if isinstance(v, tuple) else v for k, v in kwargs.items()}
+
+
+def fit(exp: Experiment, task, dataset, cfg: dict, device: torch.device, batch_size: int | None = None,
+        folder: Path | None = None) -> dict:
+    """Train ``task`` on ``dataset`` with a recipe's ``train`` settings into ``folder`` (the experiment's)."""
+    from wavegen.core.checkpoint import read_checkpoint
+    from wavegen.core.trainer import Trainer
+    settings = train_config(cfg, device)
+    if batch_size is not None:
+        settings.batch_size = batch_size
+    path = Trainer(task, dataset, settings, folder or exp.dir).fit()
+    header, _ = read_checkpoint(path)
+    return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"]}
+
+
+def main_process_only() -> bool:
+    """After data-parallel training, the main process goes on alone; True there."""
+    main = dist.rank() == 0
+    dist.shutdown()
+    return main
+
+
+def split_overrides(overrides: list[str]) -> tuple[list[str], list[str]]:
+    """(``--set classifier.KEY=VALUE`` for the classifier recipe a run may have to train, the rest)."""
+    return ([o.removeprefix("classifier.") for o in overrides if o.startswith("classifier.")],
+            [o for o in overrides if not o.startswith("classifier.")])
+
+
+def default_classifier(exp_dir: Path, overrides: list[str], for_classifier: list[str], dataset: str,
+                       root: str | Path) -> Path:
+    """The classifier recipe's model for this data, trained first (in a sibling folder) if not there yet.
+
+    It reads the same data (a generated demo is already written where this
+    experiment's came from) on the same device; ``for_classifier`` are its own ``--set``s.
+    """
+    import importlib
+    import logging
+    folder = Path(exp_dir).parent / f"classifier-{dataset}"
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        recipe = importlib.import_module(f"recipes.classifier.{dataset.replace('-', '_')}")
+        shared = [o for o in overrides if o.startswith(("corpus.", "train.device"))]
+        logging.getLogger(__name__).info("no classifier at %s: running `wavegen recipe classifier --data %s` first",
+                                         path, dataset)
+        recipe.run(folder, Path(root), shared + for_classifier)
+    return path
+
+
+def checkpoint_digest(path: str) -> str:
+    """A checkpoint's identity for a stage fingerprint: its checksum, so a retrained one re-runs the stage."""
+    from wavegen.core.checkpoint import read_checkpoint
+    try:
+        return read_checkpoint(path, verify=False)[0]["sha256"]
+    except WavegenError:
+        return path

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import begin, model_kwargs, train_config
-from wavegen.core.checkpoint import read_checkpoint
+from recipes._common import (begin, checkpoint_digest, default_classifier, fit, main_process_only, model_kwargs,
+                             split_overrides, train_config)
 from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.files import write_json_atomic, write_text_atomic
-from wavegen.core.trainer import Trainer, seed_everything
+from wavegen.core.trainer import seed_everything
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
 
@@ -91,24 +91,6 @@ def validation_batch(data: dict, count: int) -> tuple[torch.Tensor, torch.Tensor
     return torch.from_numpy(m.audio("validation")[rows.numpy()]), torch.from_numpy(m.labels("validation")[rows.numpy()])
 
 
-def fit(exp: Experiment, task, dataset, cfg: dict, device: torch.device, batch_size: int | None = None) -> dict:
-    """Train ``task`` on ``dataset`` with the recipe's ``train`` settings; the checkpoint's summary."""
-    settings = train_config(cfg, device)
-    if batch_size is not None:
-        settings.batch_size = batch_size
-    path = Trainer(task, dataset, settings, exp.dir).fit()
-    header, _ = read_checkpoint(path)
-    return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"]}
-
-
-def _main_process_only() -> bool:
-    """After data-parallel training, the main process goes on alone; True there."""
-    from wavegen.core import distributed as dist
-    main = dist.rank() == 0
-    dist.shutdown()
-    return main
-
-
 # ---------------------------------------------------------------- the classifier recipe
 
 def run_classifier(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict) -> str:
@@ -125,20 +107,20 @@ def run_classifier(exp_dir: Path, data_root: Path | None, overrides: list[str], 
     config, exp, device, data = start(exp_dir, data_root, overrides, base_config, check_config)
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_classifier(exp, data, config, device), all_processes=True)
-    if not _main_process_only():
+    if not main_process_only():
         return ""
     return exp.stage("evaluate", config["evaluate"], lambda: evaluate_classifier(exp, data, config["evaluate"],
                                                                                  device))["table"]
 
 
 def train_classifier(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
-    from wavegen.audio.classifier import AudioClassifier, ClassifierTask
+    from wavegen.audio.classifier import AudioClassifier, classifier_task
     cfg = config["train"]
     seed_everything(cfg["seed"])
     m = manifest(data)
     model = AudioClassifier(labels=list(m.words), **config["model"])
     audio, labels = validation_batch(data, 512)
-    task = ClassifierTask(model, lr=cfg["lr"], max_shift=cfg["max_shift"], gain_db=cfg["gain_db"],
+    task = classifier_task(model, lr=cfg["lr"], max_shift=cfg["max_shift"], gain_db=cfg["gain_db"],
                           validation=list(zip(audio.split(64), labels.split(64))))
     return fit(exp, task, m.clips("train"), cfg, device)
 
@@ -174,17 +156,15 @@ def run_gan(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
         if config["evaluate"]["count"] < config["evaluate"]["splits"]:
             raise WavegenError(f"evaluate.count ({config['evaluate']['count']}) must be at least evaluate.splits")
 
-    # --set classifier.KEY=VALUE goes to the classifier recipe, if this run has to train it.
-    for_classifier = [o.removeprefix("classifier.") for o in overrides if o.startswith("classifier.")]
-    overrides = [o for o in overrides if not o.startswith("classifier.")]
+    for_classifier, overrides = split_overrides(overrides)
     config, exp, device, data = start(exp_dir, data_root, overrides, base_config, check_config)
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_gan(exp, data, config, device, model_class), all_processes=True)
-    if not _main_process_only():
+    if not main_process_only():
         return ""
     classifier = config["evaluate"]["classifier"] or str(
-        _default_classifier(exp_dir, overrides, for_classifier, dataset, data))
-    scores = exp.stage("evaluate", {**config["evaluate"], "classifier": _digest(classifier)},
+        default_classifier(exp_dir, overrides, for_classifier, dataset, data["root"]))
+    scores = exp.stage("evaluate", {**config["evaluate"], "classifier": checkpoint_digest(classifier)},
                        lambda: evaluate_gan(exp, data, config["evaluate"], classifier, device))
     exp.stage("sample", config["sample"], lambda: sample_gan(exp, config["sample"], classifier, device))
     return scores["table"]
@@ -204,32 +184,6 @@ def train_gan(exp: Experiment, data: dict, config: dict, device: torch.device, m
                         validation=validation)
     # Each generator step takes d_steps fresh real minibatches, one per critic update.
     return fit(exp, task, clips, cfg, device, batch_size=cfg["batch_size"] * cfg["d_steps"])
-
-
-def _default_classifier(exp_dir: Path, overrides: list[str], for_classifier: list[str], dataset: str,
-                        data: dict) -> Path:
-    """The classifier recipe's model for this data, trained first (in a sibling folder) if not there yet.
-
-    It reads the same corpus (the demo's is already written where this experiment's
-    data came from) on the same device; ``for_classifier`` are its own ``--set``s.
-    """
-    import importlib
-    folder = Path(exp_dir).parent / f"classifier-{dataset}"
-    path = folder / "model.safetensors"
-    if not path.is_file():
-        recipe = importlib.import_module(f"recipes.classifier.{dataset}")
-        shared = [o for o in overrides if o.startswith(("corpus.", "train.device"))]
-        log.info("no classifier at %s: running `wavegen recipe classifier --data %s` first", path, dataset)
-        recipe.run(folder, Path(data["root"]), shared + for_classifier)
-    return path
-
-
-def _digest(path: str) -> str:
-    """The classifier's identity for the stage fingerprint: its checksum, so a retrained one re-scores."""
-    try:
-        return read_checkpoint(path, verify=False)[0]["sha256"]
-    except WavegenError:
-        return path
 
 
 def evaluate_gan(exp: Experiment, data: dict, cfg: dict, classifier_path: str, device: torch.device) -> dict:

@@ -27,6 +27,8 @@ Examples:
   wavegen recipe vocoder --data demo                 # HiFi-GAN-style vocoder, ~10 minutes on a CPU
   wavegen recipe vocoder --data ljspeech --data-root /data/LJSpeech-1.1 --device cuda
   wavegen recipe vocoder --data ljspeech --set compare.wavenet=exp/wavenet-ljspeech/model.safetensors
+  wavegen recipe vae --data digits                  # images: vae, cvae, ssvae, classifier on the embedded digits
+  wavegen recipe ssvae --data mnist --data-root /data/mnist --device cuda
 """
 
 
@@ -66,7 +68,8 @@ def _recipes() -> dict[str, list[str]]:
     for model in pkgutil.iter_modules(recipes.__path__):
         if model.ispkg:
             sub = importlib.import_module(f"recipes.{model.name}")
-            found[model.name] = sorted(m.name for m in pkgutil.iter_modules(sub.__path__)
+            # A module per dataset; fashion_mnist.py is --data fashion-mnist.
+            found[model.name] = sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(sub.__path__)
                                        if not m.name.startswith("_"))
     return found
 
@@ -76,7 +79,8 @@ def _recipes() -> dict[str, list[str]]:
 @click.option("--data", "dataset", required=True, help="Dataset recipe: e.g. voicebank, or demo (generated, no download).")
 @click.option("--data-root", type=click.Path(path_type=Path),
               help="Where the real dataset lies [default: $WAVEGEN_DATA/<corpus>, then ./data/<corpus>, where "
-                   "<corpus> is VoiceBank-DEMAND, VCTK-Corpus-0.92, LJSpeech-1.1 or speech_commands_v0.02].")
+                   "<corpus> is VoiceBank-DEMAND, VCTK-Corpus-0.92, LJSpeech-1.1, speech_commands_v0.02, mnist, "
+                   "fashion-mnist, cifar-10-batches-py or images].")
 @click.option("--exp-dir", type=click.Path(path_type=Path), help="Experiment folder [default: exp/MODEL-DATA].")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value, e.g. --set train.batch_size=32 (repeatable).")
@@ -96,7 +100,7 @@ def recipe(model, dataset, data_root, exp_dir, overrides, max_steps, device):
         raise WavegenError(f"no recipes for model {model!r} (available: {', '.join(sorted(available))})")
     if dataset not in available[model]:
         raise WavegenError(f"no {model} recipe for data {dataset!r} (available: {', '.join(available[model])})")
-    module = importlib.import_module(f"recipes.{model}.{dataset}")
+    module = importlib.import_module(f"recipes.{model}.{dataset.replace('-', '_')}")
     overrides = list(overrides)
     if max_steps is not None:
         overrides.append(f"train.max_steps={max_steps}")
@@ -222,10 +226,14 @@ Examples:
   wavegen sample --checkpoint exp/wavenet-demo/model.safetensors -o samples/ --seconds 2 -n 4 --speaker p226
   wavegen sample --checkpoint vocoder.safetensors -o out/ --mel-from speech.wav --path cached
   wavegen sample --checkpoint model.safetensors -o out/ --device cuda -n 64 --temperature 0.9
+  wavegen sample --checkpoint exp/vae-digits/model.safetensors -o out/ -n 64 --seed 1
+  wavegen sample --checkpoint exp/cvae-digits/model.safetensors -o out/ --class 7
+  wavegen sample --checkpoint exp/vae-digits/model.safetensors -o out/ --interpolate 3 8 -n 10
+  wavegen sample --checkpoint exp/vae-digits/model.safetensors -o out/ --interpolate one.png other.png
 """)
 @click.option("--checkpoint", "-c", required=True, type=click.Path(path_type=Path), help="A trained generative model (.safetensors).")
 @click.option("-o", "--output-dir", required=True, type=click.Path(path_type=Path), help="Folder for the generated files.")
-@click.option("-n", "count", type=int, default=1, show_default=True, help="How many samples to generate (one batch).")
+@click.option("-n", "count", type=int, help="How many samples to generate (one batch) [default: 1 sound, 64 images].")
 @click.option("--seconds", type=float, help="Length of each sample [default: 1 s, or the --mel-from file's length].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random draws: same seed, same samples.")
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="Below 1 sharpens the output distribution.")
@@ -233,11 +241,14 @@ Examples:
 @click.option("--mel-from", type=click.Path(path_type=Path), help="Vocode this recording's mel frames (mel-conditioned models).")
 @click.option("--path", "sampling_path", type=click.Choice(["reference", "cached", "fused"]), default="fused",
               show_default=True, help="Sampling implementation; all give the same samples for the same seed.")
+@click.option("--class", "label", help="Class name or index, for class-conditional image models.")
+@click.option("--interpolate", nargs=2, metavar="A B",
+              help="A latent walk of -n images from A to B: two seeds, or two image files (encoded; VAEs).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--overwrite", is_flag=True, help="Replace files of the same name in the output folder.")
-def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, mel_from, sampling_path, device,
-           overwrite):
-    """Generate audio from a trained generative model's checkpoint.
+def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, mel_from, sampling_path, label,
+           interpolate, device, overwrite):
+    """Generate audio or images from a trained generative model's checkpoint.
 
     For WaveNet: autoregressive sampling through the fused kernel by default
     (a compiled CPU loop, or one Triton launch on CUDA); `reference` and
@@ -245,9 +256,14 @@ def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, m
     bar shows samples per second and the real-time factor. File names say what
     made them (speaker or vocoded recording, seed, temperature); nothing already
     in the output folder is replaced without --overwrite.
+
+    For image models (VAE, CVAE, semi-supervised VAE): a PNG grid and one PNG
+    per image; --class picks the class of a conditional model (every class, a
+    row each, when left out), --interpolate walks the latent space.
     """
     import wavegen
     from wavegen.core.registry import sampler_module
+    from wavegen.core.sampling import SampleRequest
     from wavegen.core.trainer import resolve_device
     from wavegen.progress import samples_callback
 
@@ -257,8 +273,12 @@ def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, m
     if module is None:
         hint = " (use `wavegen enhance`)" if hasattr(model, "enhance_windows") else ""
         raise WavegenError(f"{checkpoint}: a {name} checkpoint is not a generative model that can be sampled{hint}")
-    request = module.SampleRequest(count=count, seconds=seconds, seed=seed, temperature=temperature,
-                                   speaker=speaker, mel_from=mel_from, path=sampling_path, overwrite=overwrite)
+    if count is None:         # each sampler's own default: one sound, a grid of images, a walk of ten
+        count = getattr(module, "DEFAULT_STEPS" if interpolate else "DEFAULT_COUNT", 1)
+    request = SampleRequest(count=count, seconds=seconds,
+                            seed=seed, temperature=temperature, speaker=speaker, mel_from=mel_from, path=sampling_path,
+                            label=label, interpolate=tuple(interpolate) if interpolate else None,
+                            overwrite=overwrite)
     with samples_callback("sample", getattr(model, "sample_rate", None)) as progress:
         paths = module.write_samples(model, output_dir, request, progress=progress)
     click.echo(f"wrote {len(paths)} files into {output_dir}")

@@ -1,1 +1,1 @@
-"""Digit classifier recipes: SC09 and its demo corpus (the judge of the SC09 generators)."""
+"""Classifier recipes: the judges of generated samples (SC09 digits and its demo; the image datasets)."""

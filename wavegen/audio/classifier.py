@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wavegen.audio.features import MelSpec, log_mel
-from wavegen.core.likelihood import LikelihoodTask
+from wavegen.core.likelihood import ClassifierTask
 from wavegen.core.registry import register_model
 
 CLASSIFIER_CONFIGS: dict[str, dict] = {
@@ -90,27 +90,8 @@ def shift_and_gain(audio: torch.Tensor, max_shift: int, gain_db: float) -> torch
     return (moved * gains.to(audio.device)).clamp(-1, 1)
 
 
-class ClassifierTask(LikelihoodTask):
-    """Cross-entropy training (the negative log-likelihood of the labels) with shift and gain augmentation."""
-
-    def __init__(self, model: AudioClassifier, *, lr: float = 1e-3, max_shift: int = 1600, gain_db: float = 6.0,
-                 validation=()):
-        super().__init__(model, lr=lr, grad_clip=0.0, validation=validation)
-        self.max_shift, self.gain_db = max_shift, gain_db
-
-    def loss(self, batch) -> torch.Tensor:
-        audio, labels = batch
-        if self.model.training:
-            audio = shift_and_gain(audio, self.max_shift, self.gain_db)
-        return F.cross_entropy(self.model(audio), labels)
-
-    def evaluate(self) -> dict[str, float]:
-        scores = super().evaluate()
-        if self.validation:
-            device = next(self.model.parameters()).device
-            right = total = 0
-            for audio, labels in self.validation:
-                right += (self.model(audio.to(device)).argmax(-1) == labels.to(device)).sum().item()
-                total += labels.numel()
-            scores["val_accuracy"] = right / total
-        return scores
+def classifier_task(model: AudioClassifier, *, lr: float = 1e-3, max_shift: int = 1600, gain_db: float = 6.0,
+                    validation=()) -> ClassifierTask:
+    """The core's cross-entropy task with random shifts and gains of the training clips."""
+    return ClassifierTask(model, lr=lr, augment=lambda audio: shift_and_gain(audio, max_shift, gain_db),
+                          validation=validation)

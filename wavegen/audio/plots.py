@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import scipy.signal
 
-from wavegen.core.files import atomic_output
+from wavegen.core.files import save_figure
 
 
 def log_spectrogram(audio: np.ndarray, sample_rate: int, *, window_ms: float = 25.0,
@@ -48,7 +48,7 @@ def save_spectrograms(path: str | Path, rows: Sequence[tuple[str, np.ndarray]], 
         axis.set_ylabel("kHz")
         axis.set_title(label, loc="left", fontsize=9)
     axes[-1, 0].set_xlabel("seconds")
-    return _save(figure, path, title, dpi=100)
+    return save_figure(figure, path, title, dpi=100)
 
 
 def save_spectrogram_grid(path: str | Path, clips: Sequence[np.ndarray], sample_rate: int, *,
@@ -80,17 +80,4 @@ def save_spectrogram_grid(path: str | Path, clips: Sequence[np.ndarray], sample_
         axis.set_ylabel("kHz", fontsize=7)
     for axis in axes[-1, :]:
         axis.set_xlabel("s", fontsize=7)
-    return _save(figure, path, title, dpi=90)
-
-
-def _save(figure, path: str | Path, title: str, dpi: int) -> Path:
-    """Title, layout, then the PNG written atomically; the figure is closed."""
-    import matplotlib.pyplot as plt
-    if title:
-        figure.suptitle(title, fontsize=10, x=0.01, ha="left")
-    figure.tight_layout()
-    path = Path(path)
-    with atomic_output(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=dpi)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path, title, dpi=90)

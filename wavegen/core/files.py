@@ -46,3 +46,16 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_json_atomic(path: str | Path, value: Any) -> Path:
     return write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def save_figure(figure, path: str | Path, title: str = "", dpi: int = 100) -> Path:
+    """A matplotlib figure titled, laid out and written as PNG atomically; the figure is closed."""
+    import matplotlib.pyplot as plt
+    if title:
+        figure.suptitle(title, fontsize=10, x=0.01, ha="left")
+    figure.tight_layout()
+    path = Path(path)
+    with atomic_output(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=dpi)
+    plt.close(figure)
+    return path

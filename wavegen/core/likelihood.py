@@ -52,3 +52,35 @@ class LikelihoodTask:
         total = sum(self.loss(to_device(batch, device)).item() for batch in self.validation)
         nll = total / len(self.validation)
         return {"val_nll": nll, "val_bits": nll / math.log(2)}
+
+
+class ClassifierTask(LikelihoodTask):
+    """Cross-entropy training (the negative log-likelihood of the labels); validation accuracy beside it.
+
+    A batch is ``(inputs, labels)``; ``augment(inputs)`` (if given) transforms
+    training inputs only, drawing from the global RNG that the trainer seeds per step.
+    """
+
+    def __init__(self, model: nn.Module, *, lr: float = 1e-3, augment=None, weight_decay: float = 0.0,
+                 validation: Sequence[Any] = ()):
+        super().__init__(model, lr=lr, grad_clip=0.0, validation=validation)
+        if weight_decay:
+            self.optimizers["model"] = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+        self.augment = augment
+
+    def loss(self, batch) -> torch.Tensor:
+        inputs, labels = batch
+        if self.model.training and self.augment is not None:
+            inputs = self.augment(inputs)
+        return torch.nn.functional.cross_entropy(self.model(inputs), labels)
+
+    def evaluate(self) -> dict[str, float]:
+        scores = super().evaluate()
+        if self.validation:
+            device = next(self.model.parameters()).device
+            right = total = 0
+            for inputs, labels in self.validation:
+                right += (self.model(inputs.to(device)).argmax(-1) == labels.to(device)).sum().item()
+                total += labels.numel()
+            scores["val_accuracy"] = right / total
+        return scores

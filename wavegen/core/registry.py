@@ -24,6 +24,9 @@ _MODEL_MODULES = {
     "specgan": "wavegen.audio.specgan.specgan",
     "wavegan": "wavegen.audio.specgan.wavegan",
     "audio_classifier": "wavegen.audio.classifier",
+    "image_vae": "wavegen.vision.vae",
+    "ssvae": "wavegen.vision.vae",
+    "image_classifier": "wavegen.vision.classifier",
 }
 
 # Models that ``wavegen sample`` can sample from: the module that implements it
@@ -33,6 +36,8 @@ _SAMPLER_MODULES = {
     "gan_vocoder": "wavegen.audio.specgan.vocode",
     "specgan": "wavegen.audio.specgan.generate",
     "wavegan": "wavegen.audio.specgan.generate",
+    "image_vae": "wavegen.vision.generate",
+    "ssvae": "wavegen.vision.generate",
 }
 
 

@@ -8,6 +8,12 @@
 - Burda, Grosse and Salakhutdinov 2016 ("Importance Weighted Autoencoders"),
   eq. 8: L_k(x) = E[log (1/k) Σ_i p(x, z_i) / q(z_i|x)], computed with
   log-sum-exp; L_1 is the ELBO, L_k grows with k and tends to log p(x).
+- Kingma, Rezende, Mohamed and Welling 2014 ("Semi-Supervised Learning with
+  Deep Generative Models"), model M2: p(x, y, z) = p(y) p(z) p(x|y, z) with a
+  uniform p(y), q(z|x, y) and a classifier q(y|x). A labelled pair's bound is
+  −L(x, y) = E_q[log p(x|y, z)] + log p(y) − KL (eq. 6); an unlabelled x's is
+  −U(x) = Σ_y q(y|x)(−L(x, y)) + H(q(y|x)) (eq. 7); the objective adds
+  α·E_labelled[−log q(y|x)] with α = 0.1·N (eq. 9, §4.2).
 - Options against posterior collapse: KL warm-up (Bowman et al. 2016; Sønderby
   et al. 2016), the KL weight rising linearly from 0 to 1, and free bits
   (Kingma et al. 2016, "Improved Variational Inference with Inverse
@@ -17,7 +23,8 @@
 A model is any module with ``encode(x, y=None) -> (mu, logvar)`` and
 ``log_likelihood(x, z, y=None) -> (B,)`` (its decoder's log p(x|z)); ``y`` is
 a condition (a class label, for conditional models) or None. Nothing here
-knows whether x is an image or a sound.
+knows whether x is an image or a sound. A semi-supervised (M2) model adds
+``classify(x) -> (B, classes)`` logits and ``num_classes``.
 """
 
 from __future__ import annotations
@@ -129,11 +136,14 @@ class VAETask(LikelihoodTask):
     many steps. ``free_bits`` > 0: each latent dimension's batch-mean KL counts
     as at least that many nats. Logs the reconstruction and KL (nats per example)
     beside the loss; ``evaluate`` gives the exact-KL ELBO on held-out batches.
+    ``augment(x)`` transforms training batches only (with the RNG the trainer
+    seeds per step), e.g. a fresh binarisation of grey-level images each step.
     """
 
     def __init__(self, model: nn.Module, *, lr: float = 1e-3, grad_clip: float = 0.0, validation=(),
-                 kl_warmup_steps: int = 0, free_bits: float = 0.0):
+                 kl_warmup_steps: int = 0, free_bits: float = 0.0, augment=None):
         super().__init__(model, lr=lr, grad_clip=grad_clip, validation=validation)
+        self.augment = augment          # applied to training x only (e.g. dynamic binarisation)
         if kl_warmup_steps < 0 or free_bits < 0:
             raise ValueError(f"kl_warmup_steps and free_bits must be at least 0, got {kl_warmup_steps}, {free_bits}")
         self.kl_warmup_steps, self.free_bits = kl_warmup_steps, free_bits
@@ -149,6 +159,8 @@ class VAETask(LikelihoodTask):
 
     def loss(self, batch) -> torch.Tensor:
         x, y = self.split(batch)
+        if self.model.training and self.augment is not None:
+            x = self.augment(x)
         reconstruction, kl = elbo_terms(self.model, x, y)
         kl = kl.flatten(1)
         if self.model.training and self.free_bits:
@@ -163,3 +175,75 @@ class VAETask(LikelihoodTask):
         self.step = step
         logs = super().train_step(batch, step)
         return {**logs, **self._last, "kl_weight": self.kl_weight()}
+
+
+# ---------------------------------------------------------------- semi-supervised M2
+
+def labelled_bound(model, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """−L(x, y) of Kingma et al. 2014 (eq. 6), (B,) nats: the conditional ELBO plus log p(y), p(y) uniform."""
+    return elbo(model, x, y) - math.log(model.num_classes)
+
+
+def unlabelled_bound(model, x: torch.Tensor, logits: torch.Tensor | None = None) -> torch.Tensor:
+    """−U(x) (eq. 7), (B,) nats: −L(x, y) averaged over q(y|x), every class enumerated, plus H(q(y|x))."""
+    logits = model.classify(x) if logits is None else logits
+    classes, batch = model.num_classes, x.shape[0]
+    log_q = torch.log_softmax(logits.float(), dim=-1)                            # (B, K)
+    every_y = torch.arange(classes, device=x.device).repeat_interleave(batch)    # (K·B,): class k for each x
+    bounds = labelled_bound(model, _tile(x, classes), every_y).view(classes, batch).T     # (B, K)
+    q = log_q.exp()
+    return (q * bounds).sum(dim=1) - (q * log_q).sum(dim=1)
+
+
+class SemiSupervisedVAETask(LikelihoodTask):
+    """M2's objective J^α (Kingma et al. 2014, eq. 9) on batches of unlabelled and labelled examples.
+
+    A batch is ``(x_unlabelled, x_labelled, y_labelled)``. J^α sums −L over the
+    N_l labelled and −U over the N_u unlabelled examples and adds
+    α·E_labelled[−log q(y|x)]; divided by N = N_l + N_u, one minibatch's unbiased
+    estimate is (N_l/N)·mean L + (N_u/N)·mean U + (α/N)·mean CE, and with the
+    paper's α = ``alpha_ratio``·N the last weight is ``alpha_ratio``. The loss is
+    in nats per data dimension. ``evaluate`` adds q(y|x)'s accuracy on
+    ``validation`` batches of (x, y).
+    """
+
+    def __init__(self, model: nn.Module, *, labelled: int, unlabelled: int, alpha_ratio: float = 0.1,
+                 lr: float = 3e-4, validation=(), augment=None):
+        super().__init__(model, lr=lr, grad_clip=0.0, validation=validation)
+        if labelled < 1 or unlabelled < 0 or alpha_ratio < 0:
+            raise ValueError(f"need at least one labelled example, unlabelled ≥ 0 and alpha_ratio ≥ 0, got "
+                             f"{labelled}, {unlabelled}, {alpha_ratio}")
+        total = labelled + unlabelled
+        self.labelled_weight, self.unlabelled_weight = labelled / total, unlabelled / total
+        self.alpha_ratio, self.augment = alpha_ratio, augment
+
+    def loss(self, batch) -> torch.Tensor:
+        x_u, x_l, y_l = batch
+        if self.model.training and self.augment is not None:
+            x_u, x_l = self.augment(x_u), self.augment(x_l)
+        labelled = -labelled_bound(self.model, x_l, y_l).mean()
+        cross_entropy = F.cross_entropy(self.model.classify(x_l).float(), y_l)
+        loss = self.labelled_weight * labelled + self.alpha_ratio * cross_entropy * x_l[0].numel()
+        logs = {"labelled": labelled.item(), "cross_entropy": cross_entropy.item()}
+        if self.unlabelled_weight:
+            unlabelled = -unlabelled_bound(self.model, x_u).mean()
+            loss = loss + self.unlabelled_weight * unlabelled
+            logs["unlabelled"] = unlabelled.item()
+        self._last = logs
+        return loss / x_l[0].numel()
+
+    def train_step(self, batch, step: int) -> dict[str, float]:
+        return {**super().train_step(batch, step), **self._last}
+
+    def evaluate(self) -> dict[str, float]:
+        if not self.validation:
+            return {}
+        device = next(self.model.parameters()).device
+        right = total = 0
+        bound = 0.0
+        for x, y in self.validation:
+            x, y = x.to(device), y.to(device)
+            right += (self.model.classify(x).argmax(-1) == y).sum().item()
+            total += y.numel()
+            bound += unlabelled_bound(self.model, x).sum().item()
+        return {"val_accuracy": right / total, "val_unlabelled_bound": bound / total}

@@ -11,35 +11,21 @@ nothing already in the output folder is replaced without ``overwrite``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from wavegen.audio.io import write_audio
 from wavegen.audio.plots import save_spectrogram_grid
+from wavegen.core.sampling import SampleRequest, refuse
 from wavegen.errors import WavegenError
-
-
-@dataclass
-class SampleRequest:
-    count: int = 16
-    seconds: float | None = None          # unused: the clip length is the model's
-    seed: int = 0
-    temperature: float = 1.0              # unused: GANs have no output temperature
-    speaker: str | None = None            # unused: unconditional models
-    mel_from: Path | None = None          # unused
-    path: str = "fused"                   # unused: one generation path
-    overwrite: bool = False
 
 
 def check_request(request: SampleRequest) -> None:
     """Refuse options that mean nothing for an unconditional GAN, in one line each."""
     if request.count < 1:
         raise WavegenError(f"-n must be at least 1, got {request.count}")
-    for option, value, default in (("--seconds", request.seconds, None), ("--speaker", request.speaker, None),
-                                   ("--mel-from", request.mel_from, None), ("--temperature", request.temperature, 1.0)):
-        if value != default:
-            raise WavegenError(f"{option}: this model makes fixed-length clips from noise alone; leave it out")
+    refuse(request, ("seconds", "speaker", "mel_from", "temperature", "path", "label", "interpolate"),
+           "this model makes fixed-length clips from noise alone")
 
 
 def write_samples(model, out_dir: str | Path, request: SampleRequest,

@@ -33,6 +33,7 @@ import torch
 from wavegen.audio.features import MelSpec, log_mel
 from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, read_audio, write_audio
 from wavegen.audio.plots import save_spectrograms
+from wavegen.core.sampling import SampleRequest, refuse
 from wavegen.errors import AudioFileError, WavegenError
 
 Progress = Callable[[int, int], None]
@@ -178,19 +179,6 @@ def vocode_file(model, input_path: str | Path, output_path: str | Path, *, overw
 
 # --------------------------------------------------------------------------- wavegen sample
 
-@dataclass
-class SampleRequest:
-    """``wavegen sample``'s options (the WaveNet sampler's fields); a GAN vocoder uses ``mel_from`` and ``seconds``."""
-    count: int = 1
-    seconds: float | None = None          # default: the whole --mel-from input
-    seed: int = 0
-    temperature: float = 1.0
-    speaker: str | None = None
-    mel_from: Path | None = None
-    path: str = "fused"
-    overwrite: bool = False
-
-
 def write_samples(model, out_dir: str | Path, request: SampleRequest,
                   progress: Progress | None = None) -> list[Path]:
     """Vocode ``request.mel_from`` (a recording or a ``.npy``) into ``out_dir/<stem>-vocoded.wav``.
@@ -200,14 +188,10 @@ def write_samples(model, out_dir: str | Path, request: SampleRequest,
     """
     if request.mel_from is None:
         raise WavegenError("a GAN vocoder turns mel frames into audio: give --mel-from FILE.wav (or FILE.npy)")
-    refused = [(request.speaker is not None, "--speaker: the GAN vocoder has no speaker conditioning"),
-               (request.temperature != 1.0, "--temperature: the GAN vocoder draws nothing at random"),
-               (request.path != SampleRequest.path, "--path: sampling paths are WaveNet's"),
-               (request.count != 1, "-n: the GAN vocoder is deterministic, so every copy would be the same"),
-               (request.seed != 0, "--seed: the GAN vocoder draws nothing at random")]
-    for wrong, message in refused:
-        if wrong:
-            raise WavegenError(f"{message}; leave it out")
+    refuse(request, ("speaker", "label", "interpolate"), "the GAN vocoder is conditioned on mel frames alone")
+    refuse(request, ("path",), "sampling paths are WaveNet's")
+    refuse(request, ("temperature", "seed", "count"),
+           "the GAN vocoder draws nothing at random, so every copy would be the same")
     if request.seconds is not None and not request.seconds > 0:
         raise WavegenError(f"--seconds must be positive, got {request.seconds}")
     spec = vocoder_features(model)

@@ -13,7 +13,6 @@ which is checked before any sampling starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,24 +22,14 @@ from wavegen.audio.io import audio_info, read_audio, write_audio
 from wavegen.audio.wavenet.model import WaveNet
 from wavegen.audio.wavenet.sampling import PATHS, generate
 from wavegen.core.autoregressive import check_temperature, make_draws
+from wavegen.core.sampling import SampleRequest, refuse
 from wavegen.errors import AudioFileError, WavegenError
-
-
-@dataclass
-class SampleRequest:
-    count: int = 1
-    seconds: float | None = None          # default: 1 s, or the length of --mel-from
-    seed: int = 0
-    temperature: float = 1.0
-    speaker: str | None = None            # a speaker name (as in the training data) or index
-    mel_from: Path | None = None
-    path: str = "fused"
-    overwrite: bool = False               # replace files of the same name in the output folder
 
 
 def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
                   progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Generate ``request.count`` waveforms and write them into ``out_dir``; returns the paths."""
+    refuse(request, ("label", "interpolate"), "WaveNet is conditioned on speakers and mel frames, not classes")
     check_temperature(request.temperature)
     if request.path not in PATHS:
         raise WavegenError(f"--path {request.path}: expected one of {', '.join(PATHS)}")

@@ -1,0 +1,20 @@
+"""The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
+
+    wavegen recipe ssvae --data mnist --data-root /data/mnist
+
+Stages: prepare → for each number of labels (100, 600, 1000, 3000, all): M2 trained on those labels
+and the rest of the training set unlabelled, and q(y|x)'s network trained on the labels alone →
+the test error table (results.txt) → report (pictures from the run with fewest labels).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recipes import _images
+
+CONFIG = _images.ssvae_config("mnist")
+
+
+def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
+    return _images.run_ssvae(exp_dir, data_root, overrides, base_config=CONFIG, dataset="mnist")

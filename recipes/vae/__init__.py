@@ -1,0 +1,1 @@
+"""A VAE (Kingma and Welling 2014): one recipe per image dataset."""
