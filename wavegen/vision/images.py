@@ -18,7 +18,7 @@ from wavegen.core.files import atomic_output, save_figure
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, C) -> float32 (N, C, H, W) in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+    return torch.from_numpy(np.array(images, dtype=np.uint8)).permute(0, 3, 1, 2).float() / 255.0
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
