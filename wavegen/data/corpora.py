@@ -36,6 +36,7 @@ from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample
 from wavegen.core.files import write_json_atomic
+from wavegen.data.locate import unpack_hint
 from wavegen.data.packed import (CropIndex, fit_length, from_int16, packed_array_is_intact, read_manifest,
                                  resampled_length, to_int16)
 from wavegen.errors import AudioFileError, DatasetError
@@ -71,7 +72,7 @@ def scan_ljspeech(root: str | Path) -> list[Utterance]:
     if not root.is_dir() or not metadata.is_file() or not wavs.is_dir():
         missing = "metadata.csv" if not metadata.is_file() else "wavs folder"
         problem = f"{root} has no {missing}" if root.is_dir() else f"{root} is not a folder"
-        raise DatasetError(f"LJSpeech not found: {problem}{_unpack_hint(root, 'metadata.csv')}; {expected}")
+        raise DatasetError(f"LJSpeech not found: {problem}{unpack_hint(root, 'metadata.csv')}; {expected}")
     try:
         with open(metadata, newline="", encoding="utf-8") as lines:
             rows = list(csv.reader(lines, delimiter="|", quoting=csv.QUOTE_NONE))
@@ -107,7 +108,7 @@ def scan_vctk(root: str | Path, mic: str = "mic1") -> list[Utterance]:
     layout = next((name for name in VCTK_LAYOUTS if (root / name).is_dir()), None)
     if layout is None:
         problem = f"{root} is not a folder" if not root.is_dir() else f"{root} has neither wav48 folder"
-        raise DatasetError(f"VCTK not found: {problem}{_unpack_hint(root, *VCTK_LAYOUTS)}; {expected}")
+        raise DatasetError(f"VCTK not found: {problem}{unpack_hint(root, *VCTK_LAYOUTS)}; {expected}")
     suffix, pattern = ("_" + mic, f"*_{mic}.flac") if layout == VCTK_LAYOUTS[0] else ("", "*.wav")
     utterances = []
     speaker_folders = (p for p in (root / layout).iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -138,17 +139,6 @@ def scan_folder(root: str | Path) -> list[Utterance]:
 
 SCANNERS: dict[str, Callable[[Path], list[Utterance]]] = {
     "ljspeech": scan_ljspeech, "vctk": scan_vctk, "folder": scan_folder}
-
-
-def _unpack_hint(root: Path, *markers: str) -> str:
-    """A hint when the corpus sits one folder down (the archive's own top folder) or is still packed."""
-    if not root.is_dir():
-        return ""
-    nested = [p for p in sorted(root.iterdir()) if p.is_dir() and any((p / m).exists() for m in markers)]
-    if nested:
-        return f" (did you mean {nested[0]}?)"
-    archives = [p.name for p in sorted(root.iterdir()) if p.name.endswith((".zip", ".tar.bz2", ".tar.gz"))]
-    return f" ({archives[0]} is there but not unpacked)" if archives else ""
 
 
 # ---------------------------------------------------------------- the packed cache

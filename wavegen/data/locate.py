@@ -17,7 +17,8 @@ from wavegen.errors import DatasetError
 DATA_ENV = "WAVEGEN_DATA"
 # The folder each archive unpacks to, which is also its default name under a data folder.
 DEFAULT_FOLDERS = {"voicebank": "VoiceBank-DEMAND", "vctk": "VCTK-Corpus-0.92", "ljspeech": "LJSpeech-1.1",
-                   "sc09": "speech_commands_v0.02"}
+                   "sc09": "speech_commands_v0.02", "mnist": "mnist", "fashion-mnist": "fashion-mnist",
+                   "cifar10": "cifar-10-batches-py", "folder": "images", "digits": "digits"}
 
 
 def candidate_roots(corpus: str) -> list[Path]:
@@ -50,3 +51,14 @@ def locate_corpus(corpus: str, data_root: Path | None, check_layout: Callable[[P
         raise DatasetError(f"{exc}; looked in {looked}{unset}: unpack it there, set {DATA_ENV} to the folder "
                            f"holding {DEFAULT_FOLDERS[corpus]}, or pass --data-root PATH") from None
     return candidates[-1]
+
+
+def unpack_hint(root: Path, *markers: str) -> str:
+    """A hint when the corpus sits one folder down (the archive's own top folder) or is still packed."""
+    if not root.is_dir():
+        return ""
+    nested = [p for p in sorted(root.iterdir()) if p.is_dir() and any((p / m).exists() for m in markers)]
+    if nested:
+        return f" (did you mean {nested[0]}?)"
+    archives = [p.name for p in sorted(root.iterdir()) if p.name.endswith((".zip", ".tar.bz2", ".tar.gz"))]
+    return f" ({archives[0]} is there but not unpacked)" if archives else ""

@@ -41,13 +41,13 @@ def read_manifest(path: Path, format: str, version: int | None = None) -> dict |
     return record if ok else None
 
 
-def packed_array_is_intact(path: Path, shape: tuple[int, ...]) -> bool:
-    """Whether ``path`` holds an int16 ``.npy`` array of ``shape`` (not truncated or replaced)."""
+def packed_array_is_intact(path: Path, shape: tuple[int, ...], dtype: np.dtype | type = np.int16) -> bool:
+    """Whether ``path`` holds a ``.npy`` array of ``shape`` and ``dtype`` (not truncated or replaced)."""
     try:
         packed = np.load(path, mmap_mode="r")
     except (OSError, ValueError):
         return False
-    return packed.dtype == np.int16 and packed.shape == tuple(shape)
+    return packed.dtype == np.dtype(dtype) and packed.shape == tuple(shape)
 
 
 class CropIndex:

@@ -38,7 +38,7 @@ from torch.utils.data import Dataset
 
 from wavegen.audio.io import read_audio, resample
 from wavegen.core.files import write_json_atomic
-from wavegen.data.corpora import _unpack_hint
+from wavegen.data.locate import unpack_hint
 from wavegen.data.packed import fit_length, from_int16, packed_array_is_intact, read_manifest, to_int16
 from wavegen.errors import AudioFileError, DatasetError
 
@@ -75,10 +75,10 @@ def scan_sc09(root: str | Path) -> list[SC09Clip]:
     expected = (f"expected {root}/<word>/<speaker>_nohash_<n>.wav for the words {DIGITS[0]}..{DIGITS[-1]}, "
                 f"with {SPLIT_LISTS['validation']} and {SPLIT_LISTS['test']} at the root ({SC09_SOURCE})")
     if not root.is_dir():
-        raise DatasetError(f"SC09 not found: {root} is not a folder{_unpack_hint(root, *DIGITS)}; {expected}")
+        raise DatasetError(f"SC09 not found: {root} is not a folder{unpack_hint(root, *DIGITS)}; {expected}")
     missing = [word for word in DIGITS if not (root / word).is_dir()]
     if len(missing) == len(DIGITS):
-        raise DatasetError(f"SC09 not found: {root} has no digit folders{_unpack_hint(root, *DIGITS)}; "
+        raise DatasetError(f"SC09 not found: {root} has no digit folders{unpack_hint(root, *DIGITS)}; "
                            f"{expected}")
     if missing:
         raise DatasetError(f"SC09 at {root} is missing the digit folder(s) {', '.join(missing)}; {expected}")
@@ -109,7 +109,7 @@ def _read_split_list(root: Path, list_name: str, expected: str) -> list[str]:
     """The relative paths in one split list (blank lines skipped, ``./`` and backslashes tolerated)."""
     path = root / list_name
     if not path.is_file():
-        raise DatasetError(f"SC09 at {root} has no {list_name}{_unpack_hint(root, list_name)}; {expected}")
+        raise DatasetError(f"SC09 at {root} has no {list_name}{unpack_hint(root, list_name)}; {expected}")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as error:
