@@ -85,7 +85,7 @@ def split(data: dict, name: str) -> tuple[torch.Tensor, torch.Tensor]:
     from wavegen.data.images import ImageManifest
     from wavegen.vision.images import to_tensor
     images = ImageManifest.load(data["cache_dir"]).split(name)
-    return to_tensor(np.asarray(images.images)), torch.from_numpy(np.asarray(images.labels))
+    return to_tensor(images.images), torch.from_numpy(np.array(images.labels))
 
 
 def dataset(data: dict, name: str):
@@ -274,18 +274,19 @@ def run_classifier(exp_dir: Path, data_root: Path | None, overrides: list[str], 
 
 
 def train_classifier(exp: Experiment, data: dict, config: dict, device: torch.device, *, train=None,
-                     folder: Path | None = None) -> dict:
-    """Train an image classifier on ``train`` (default: the whole training split)."""
+                     folder: Path | None = None, binarize: bool = False) -> dict:
+    """Train an image classifier on ``train`` (default: the whole training split), on binarised images if asked."""
     from wavegen.core.likelihood import ClassifierTask
     from wavegen.core.trainer import seed_everything
     from wavegen.vision.classifier import ImageClassifier
+    from wavegen.vision.images import binarize as binarize_images
     from wavegen.vision.images import shift_images
     cfg = config["train"]
     seed_everything(cfg["seed"])
     model = ImageClassifier(**config["model"], classes=data["classes"])
-    images, labels = test_images(data, binarize=False, count=500)
+    images, labels = test_images(data, binarize=binarize, count=500)
     task = ClassifierTask(model, lr=cfg["lr"], weight_decay=cfg["weight_decay"],
-                          augment=lambda x: shift_images(x, cfg["max_shift"]),
+                          augment=lambda x: shift_images(binarize_images(x) if binarize else x, cfg["max_shift"]),
                           validation=validation_batches(images, labels))
     train = dataset(data, "train") if train is None else train
     return fit(exp, task, train, cfg, device, batch_size=min(cfg["batch_size"], len(train)), folder=folder)
@@ -382,7 +383,10 @@ def train_ssvae(exp: Experiment, data: dict, config: dict, device: torch.device,
 
 
 def train_baseline(exp: Experiment, data: dict, config: dict, device: torch.device, count: int, folder: Path) -> dict:
-    """q(y|x)'s network (same layers) trained on the ``count`` labelled images alone, for as many steps."""
+    """q(y|x)'s network (same layers) trained on the ``count`` labelled images alone, for as many steps.
+
+    It sees its inputs as M2 does: binarised afresh each step where M2's are.
+    """
     import wavegen
     from wavegen.data.images import ImageManifest
     from wavegen.vision.images import ImageDataset
@@ -398,10 +402,10 @@ def train_baseline(exp: Experiment, data: dict, config: dict, device: torch.devi
         "train": {**config["train"], "lr": base["lr"], "weight_decay": base["weight_decay"],
                   "max_shift": base["max_shift"]},
     }
-    result = train_classifier(exp, data, classifier_config, device, train=ImageDataset(train.images[chosen], labels[chosen]),
-                              folder=folder)
-    trained = wavegen.load(result["checkpoint"], device=device)
     binarize = DATASETS[data["dataset"]]["binarize"]
+    result = train_classifier(exp, data, classifier_config, device, train=ImageDataset(train.images[chosen], labels[chosen]),
+                              folder=folder, binarize=binarize)
+    trained = wavegen.load(result["checkpoint"], device=device)
     return {**result, "error": _test_error(trained.eval(), data, binarize, device)}
 
 

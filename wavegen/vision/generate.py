@@ -16,6 +16,7 @@ them; nothing in the output folder is replaced without ``overwrite``.
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Callable
@@ -91,7 +92,7 @@ def generate_images(model, request: SampleRequest) -> tuple[torch.Tensor, str, i
     z = (torch.randn(n, model.latent, generator=generator) * request.temperature).to(device)
     y = None if label is None else torch.full((n,), label, device=device)
     stem = f"seed{request.seed}" if label is None else f"class{_safe(model.classes[label])}-seed{request.seed}"
-    return model.images(z, y), stem, min(n, 8 if n <= 16 else 10 if n <= 100 else 16), None, None
+    return model.images(z, y), stem, min(n, max(4, math.ceil(math.sqrt(n)))), None, None
 
 
 def write_samples(model, out_dir: str | Path, request: SampleRequest,
