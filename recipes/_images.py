@@ -315,6 +315,8 @@ def ssvae_config(dataset: str, max_steps: int = 50_000) -> dict:
         "train": train_section(max_steps, lr=3e-4, alpha_ratio=0.1),
         # labels: labelled training examples per run (0 = all); counts above the training set are skipped.
         "labels": [100, 600, 1000, 3000, 0],
+        # draws: labelled subsets drawn per count below the whole training set (seeds train.seed, +1, ...).
+        "draws": 3,
         "baseline": {"dropout": 0.5, "weight_decay": 1e-4, "lr": 1e-3, "max_shift": 0},
         "sample": {"seed": 0},
     }
@@ -327,8 +329,11 @@ def run_ssvae(exp_dir: Path, data_root: Path | None, overrides: list[str], *, ba
               dataset: str) -> str:
     """prepare → for each label count: train M2 and a labels-only classifier → the test error table → report.
 
-    Each run lives in ``labels-<n>/`` (M2's ``model.safetensors``, and the
-    baseline's in ``baseline/``); the pictures come from the run with the fewest labels.
+    Each label count is drawn ``draws`` times (seeds train.seed, +1, ...: the labelled
+    subset, the initialisation and the batch order change together) and the table gives
+    the mean and spread. Each run lives in ``labels-<n>/draw-<d>/`` (M2's
+    ``model.safetensors``, the baseline's in ``baseline/``); the pictures come from the
+    first draw with the fewest labels.
     """
     from wavegen.vision.vae import SemiSupervisedVAE
 
@@ -336,6 +341,8 @@ def run_ssvae(exp_dir: Path, data_root: Path | None, overrides: list[str], *, ba
         SemiSupervisedVAE(**config["model"], classes=["a", "b"])
         if not config["labels"] or any(n < 0 for n in config["labels"]) or config["train"]["alpha_ratio"] < 0:
             raise WavegenError("labels must be a non-empty list of counts (0 = all) and train.alpha_ratio at least 0")
+        if config["draws"] < 1:
+            raise WavegenError(f"draws must be at least 1, got {config['draws']}")
 
     config, exp, device, data = start(exp_dir, data_root, overrides, base_config, dataset, check_config)
     require_labels(data, "semi-supervised learning")
@@ -344,17 +351,22 @@ def run_ssvae(exp_dir: Path, data_root: Path | None, overrides: list[str], *, ba
     skipped = [n for n in config["labels"] if n > total]
     rows = []
     for n in counts:
-        folder = exp.dir / f"labels-{n}"
-        m2 = exp.stage(f"train-{n}", {k: config[k] for k in ("model", "train")},
-                       lambda: train_ssvae(exp, data, config, device, n, folder))
-        base = exp.stage(f"baseline-{n}", {"train": config["train"], "baseline": config["baseline"]},
-                         lambda: train_baseline(exp, data, config, device, n, folder / "baseline"))
-        rows.append({"labels": n, "m2_error": m2["error"], "baseline_error": base["error"]})
+        m2_errors, baseline_errors = [], []
+        for draw in range(config["draws"] if n < total else 1):       # all labels: one subset, one run
+            drawn = {**config, "train": {**config["train"], "seed": config["train"]["seed"] + draw}}
+            folder = exp.dir / f"labels-{n}" / f"draw-{draw}"
+            m2 = exp.stage(f"train-{n}-{draw}", {k: drawn[k] for k in ("model", "train")},
+                           lambda: train_ssvae(exp, data, drawn, device, n, folder))
+            base = exp.stage(f"baseline-{n}-{draw}", {"train": drawn["train"], "baseline": drawn["baseline"]},
+                             lambda: train_baseline(exp, data, drawn, device, n, folder / "baseline"))
+            m2_errors.append(m2["error"])
+            baseline_errors.append(base["error"])
+        rows.append({"labels": n, "m2_errors": m2_errors, "baseline_errors": baseline_errors})
     table = format_ssl_table(rows, dataset, data["counts"]["test"], skipped, total)
     write_json_atomic(exp.dir / "errors.json", rows)
     write_text_atomic(exp.dir / "results.txt", table + "\n")
     exp.stage("report", config["sample"], lambda: report_vae(exp, data, config["sample"], device,
-                                                              model_path=exp.dir / f"labels-{counts[0]}" / "model.safetensors"))
+                                                              model_path=exp.dir / f"labels-{counts[0]}" / "draw-0" / "model.safetensors"))
     return table
 
 
@@ -419,9 +431,15 @@ def _test_error(classify, data: dict, binarize: bool, device: torch.device) -> f
 
 
 def format_ssl_table(rows: list[dict], dataset: str, test_count: int, skipped: list[int], total: int) -> str:
+    """Test error per label count, M2 beside the labels-alone classifier: mean ± standard deviation over draws."""
+    def cell(errors: list[float]) -> str:
+        mean = float(np.mean(errors))
+        return f"{mean:.2%}" + (f" ± {float(np.std(errors, ddof=1)):.2%}" if len(errors) > 1 else "")
+
     lines = [f"semi-supervised test error on {dataset} ({test_count} test images), lower is better",
-             f"{'labels':>7} {'M2':>8} {'labels alone':>13}"]
-    lines += [f"{r['labels']:>7} {r['m2_error']:>8.2%} {r['baseline_error']:>13.2%}" for r in rows]
+             f"{'labels':>7} {'draws':>5} {'M2':>16} {'labels alone':>16}"]
+    lines += [f"{r['labels']:>7} {len(r['m2_errors']):>5} {cell(r['m2_errors']):>16} {cell(r['baseline_errors']):>16}"
+              for r in rows]
     if skipped:
         lines.append(f"(skipped {', '.join(map(str, skipped))}: the training set has {total} images)")
     lines.append("for reference, Kingma et al. 2014 on MNIST, M2 alone: 11.97% (100 labels), 4.94% (600), 3.60% (1000)")

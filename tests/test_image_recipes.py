@@ -1,0 +1,99 @@
+"""The image recipes (vae, cvae, ssvae, classifier) on the embedded digits, and `wavegen sample` on their checkpoints."""
+
+import json
+
+import pytest
+import torch
+
+import wavegen
+from tests.test_recipe import wavegen_cli
+
+TINY_VAE = ["train.max_steps=30", "train.batch_size=20", "train.log_every=5", "train.eval_every=15",
+            "train.checkpoint_every=15", "evaluate.ks=[1,5]", "evaluate.count=60"]
+
+
+def settings(*assignments: str) -> list[str]:
+    return [arg for assignment in assignments for arg in ("--set", assignment)]
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("images")
+
+
+def test_vae_recipe_reports_bounds_and_pictures_then_resumes(root):
+    exp = root / "vae-digits"
+    args = ["recipe", "vae", "--data", "digits", "--exp-dir", str(exp), *settings(*TINY_VAE)]
+    first = wavegen_cli(*args, cwd=root)
+    assert first.returncode == 0, first.stderr
+    rows = {r["bound"]: r["nats"] for r in json.loads((exp / "bounds.json").read_text())}
+    assert list(rows) == ["ELBO", "IWAE k=1", "IWAE k=5"]
+    assert rows["IWAE k=5"] >= rows["IWAE k=1"] and all(-800 < v < 0 for v in rows.values())
+    assert "IWAE k=5" in first.stdout and "60 test images, binarised once" in first.stdout
+    assert sorted(p.name for p in (exp / "samples").iterdir()) == ["interpolations.png", "reconstructions.png",
+                                                                   "samples.png"]
+    # The digits were written in MNIST's layout and read by the MNIST reader.
+    assert (exp / "corpus" / "train-images-idx3-ubyte.gz").is_file()
+    prepared = json.loads((exp / "stages" / "prepare.json").read_text())["result"]
+    assert prepared["counts"] == {"train": 1438, "test": 359} and prepared["classes"] == list("0123456789")
+    again = wavegen_cli(*args, cwd=root)
+    assert again.returncode == 0 and again.stdout == first.stdout
+    model = wavegen.load(exp / "model.safetensors")
+    assert model.registry_name == "image_vae" and model.num_classes == 0
+    sampled = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(root / "out"), "-n", "4",
+                          cwd=root)
+    assert sampled.returncode == 0, sampled.stderr
+    assert (root / "out" / "seed0-grid.png").is_file()
+
+
+def test_cvae_samples_are_of_the_asked_class_by_the_classifier(root):
+    """Trained for real (about 40 s): the classifier recipe runs first, then judges conditional samples."""
+    exp = root / "cvae-digits"
+    run = wavegen_cli("recipe", "cvae", "--data", "digits", "--exp-dir", str(exp),
+                      *settings("train.max_steps=1500", "evaluate.ks=[1]", "evaluate.count=60",
+                                "classifier.train.max_steps=600"), cwd=root)
+    assert run.returncode == 0, run.stderr
+    accuracy = json.loads((exp / "stages" / "classes.json").read_text())["result"]["accuracy"]
+    assert accuracy >= 0.9, run.stdout
+    assert "conditional samples of the asked class" in run.stdout
+    classifier = wavegen.load(root / "classifier-digits" / "model.safetensors")
+    assert classifier.classes == list("0123456789")
+    assert "test accuracy" in (root / "classifier-digits" / "results.txt").read_text()
+    # wavegen sample --class 3: the classifier sees threes.
+    out = root / "threes"
+    sampled = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(out), "-n", "20",
+                          "--class", "3", cwd=root)
+    assert sampled.returncode == 0, sampled.stderr
+    from wavegen.vision.images import read_png
+    images = torch.stack([read_png(out / f"class3-seed0-{i}.png", (1, 28, 28)) for i in range(20)])
+    probs, _ = classifier.predict(images)
+    assert (probs.argmax(-1) == 3).float().mean() >= 0.9
+
+
+def test_ssvae_recipe_writes_the_error_table_for_each_label_count(root):
+    exp = root / "ssvae-digits"
+    run = wavegen_cli("recipe", "ssvae", "--data", "digits", "--exp-dir", str(exp),
+                      *settings("labels=[100,5000,0]", "draws=2", "train.max_steps=10", "train.batch_size=20",
+                                "train.log_every=5", "train.eval_every=5", "train.checkpoint_every=10"), cwd=root)
+    assert run.returncode == 0, run.stderr
+    rows = json.loads((exp / "errors.json").read_text())
+    assert [(r["labels"], len(r["m2_errors"]), len(r["baseline_errors"])) for r in rows] == [(100, 2, 2),
+                                                                                          (1438, 1, 1)]
+    assert all(0 <= e <= 1 for r in rows for e in r["m2_errors"] + r["baseline_errors"])
+    assert "skipped 5000" in run.stdout and "labels alone" in run.stdout
+    m2 = wavegen.load(exp / "labels-100" / "draw-1" / "model.safetensors")
+    assert m2.registry_name == "ssvae"
+    assert wavegen.load(exp / "labels-100" / "draw-1" / "baseline" / "model.safetensors").registry_name == \
+        "image_classifier"
+    assert (exp / "samples" / "classes.png").is_file()
+
+
+def test_a_missing_dataset_is_one_line_and_writes_nothing(tmp_path):
+    run = wavegen_cli("recipe", "vae", "--data", "mnist", "--data-root", str(tmp_path / "nowhere"),
+                      "--exp-dir", str(tmp_path / "exp"), cwd=tmp_path)
+    assert run.returncode != 0
+    assert "train-images-idx3-ubyte" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "exp").exists()
+    fashion = wavegen_cli("recipe", "cvae", "--data", "fashion-mnist", "--data-root", str(tmp_path / "nowhere"),
+                          "--exp-dir", str(tmp_path / "exp"), cwd=tmp_path)
+    assert fashion.returncode != 0 and "Fashion-MNIST" in fashion.stderr
