@@ -303,7 +303,7 @@ def evaluate_classifier(path: Path, data: dict, device: torch.device) -> dict:
 
 # ---------------------------------------------------------------- the semi-supervised VAE (M2)
 
-def ssvae_config(dataset: str, max_steps: int = 50_000) -> dict:
+def ssvae_config(dataset: str, max_steps: int = 50_000, lr: float = 3e-4) -> dict:
     """M2 as Kingma et al. 2014 (§4.2) train it, and the same q(y|x) network on the labels alone beside it."""
     from wavegen.vision.vae import SemiSupervisedVAE
     preset = {**model_preset(dataset), "latent": 50}
@@ -312,7 +312,7 @@ def ssvae_config(dataset: str, max_steps: int = 50_000) -> dict:
     config = {
         "model": model_kwargs(SemiSupervisedVAE, preset, skip=("classes",)),
         # alpha_ratio: α = alpha_ratio·N, the paper's 0.1·N; batch_size: unlabelled and labelled images per step.
-        "train": train_section(max_steps, lr=3e-4, alpha_ratio=0.1),
+        "train": train_section(max_steps, lr=lr, alpha_ratio=0.1),
         # labels: labelled training examples per run (0 = all); counts above the training set are skipped.
         "labels": [100, 600, 1000, 3000, 0],
         # draws: labelled subsets drawn per count below the whole training set (seeds train.seed, +1, ...).
