@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from recipes._common import begin, checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from wavegen.core.experiment import Experiment
+from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
@@ -65,7 +65,8 @@ def start(exp_dir: Path, data_root: Path | None, overrides: list[str], base_conf
     make_corpus = None
     if dataset == "digits":
         from wavegen.data.digits_demo import write_digits_demo
-        make_corpus = lambda root: write_digits_demo(data_root or root, **base_config["corpus"])   # noqa: E731
+        corpus = apply_overrides(base_config, overrides)["corpus"]
+        make_corpus = lambda root: write_digits_demo(data_root or root, **corpus)   # noqa: E731
     config, exp, device, root = begin(exp_dir, data_root, overrides, base_config, check_config=check_config,
                                       corpus=dataset, make_corpus=make_corpus,
                                       check_layout=lambda root, config: check_image_layout(dataset, root))

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wavegen.audio.features import MelSpec, log_mel
-from wavegen.core.likelihood import ClassifierTask
+from wavegen.core.likelihood import ClassifierTask, predict_in_batches
 from wavegen.core.registry import register_model
 
 CLASSIFIER_CONFIGS: dict[str, dict] = {
@@ -63,17 +63,9 @@ class AudioClassifier(nn.Module):
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         return self.output(self.dropout(self.embed(audio)))
 
-    @torch.no_grad()
     def predict(self, audio: torch.Tensor, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
         """(class probabilities (N, classes), features (N, embedding)) for (N, T) audio, in eval mode."""
-        self.eval()
-        device = next(self.parameters()).device
-        probs, feats = [], []
-        for chunk in audio.split(batch_size):
-            features = self.embed(chunk.to(device).float())
-            probs.append(self.output(features).softmax(-1).cpu())
-            feats.append(features.cpu())
-        return torch.cat(probs), torch.cat(feats)
+        return predict_in_batches(self, audio, batch_size)
 
 
 def shift_and_gain(audio: torch.Tensor, max_shift: int, gain_db: float) -> torch.Tensor:

@@ -54,6 +54,24 @@ class LikelihoodTask:
         return {"val_nll": nll, "val_bits": nll / math.log(2)}
 
 
+@torch.no_grad()
+def predict_in_batches(classifier: nn.Module, inputs: torch.Tensor, batch_size: int = 256
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(class probabilities (N, classes), features (N, F)) on the CPU, from a classifier with ``embed``
+    (inputs -> penultimate features) and ``output`` (features -> logits), in eval mode, ``batch_size`` at a time.
+    """
+    was_training = classifier.training
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    probs, feats = [], []
+    for chunk in inputs.split(batch_size):
+        features = classifier.embed(chunk.to(device).float())
+        probs.append(classifier.output(features).softmax(-1).cpu())
+        feats.append(features.cpu())
+    classifier.train(was_training)
+    return torch.cat(probs), torch.cat(feats)
+
+
 class ClassifierTask(LikelihoodTask):
     """Cross-entropy training (the negative log-likelihood of the labels); validation accuracy beside it.
 

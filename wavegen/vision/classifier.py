@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from wavegen.core.likelihood import predict_in_batches
 from wavegen.core.registry import register_model
 from wavegen.vision.networks import ImageEncoder
 
@@ -43,19 +44,9 @@ class ImageClassifier(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.output(self.dropout(self.embed(images)))
 
-    @torch.no_grad()
     def predict(self, images: torch.Tensor, batch_size: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
         """(class probabilities (N, classes), features (N, embedding)) for (N, C, H, W) images, in eval mode."""
-        was_training = self.training
-        self.eval()
-        device = next(self.parameters()).device
-        probs, feats = [], []
-        for chunk in images.split(batch_size):
-            features = self.embed(chunk.to(device).float())
-            probs.append(self.output(features).softmax(-1).cpu())
-            feats.append(features.cpu())
-        self.train(was_training)
-        return torch.cat(probs), torch.cat(feats)
+        return predict_in_batches(self, images, batch_size)
 
     @torch.no_grad()
     def accuracy(self, images: torch.Tensor, labels: torch.Tensor) -> float:
