@@ -52,8 +52,8 @@ def cases(batch: int):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    parser.add_argument("--batch", type=int, default=100, help="images per training step (the recipes' batch)")
     parser.add_argument("--samples", type=int, default=1000, help="images sampled per timing")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
