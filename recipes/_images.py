@@ -186,11 +186,11 @@ def train_vae(exp: Experiment, data: dict, config: dict, device: torch.device, c
                    free_bits=cfg["free_bits"], augment=binarize_images if binarize else None)
     train = dataset(data, "train")
     if not conditional:
-        train = _ImagesOnly(train)
+        train = ImagesOnly(train)
     return fit(exp, task, train, cfg, device)
 
 
-class _ImagesOnly:
+class ImagesOnly:
     """A labelled dataset's images alone, for unconditional models."""
 
     def __init__(self, items):
@@ -229,7 +229,7 @@ def report_vae(exp: Experiment, data: dict, cfg: dict, device: torch.device, mod
 def check_classes(model_path: Path, classifier_path: str, per_class: int, device: torch.device) -> dict:
     """The share of conditional samples that the classifier assigns to the asked class."""
     import wavegen
-    from wavegen.vision.reports import conditional_accuracy
+    from wavegen.vision.evaluate import conditional_accuracy
     model = wavegen.load(model_path, device=device)
     classifier = wavegen.load(classifier_path, device=device)
     if list(classifier.classes) != list(model.classes):

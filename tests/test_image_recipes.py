@@ -97,3 +97,62 @@ def test_a_missing_dataset_is_one_line_and_writes_nothing(tmp_path):
     fashion = wavegen_cli("recipe", "cvae", "--data", "fashion-mnist", "--data-root", str(tmp_path / "nowhere"),
                           "--exp-dir", str(tmp_path / "exp"), cwd=tmp_path)
     assert fashion.returncode != 0 and "Fashion-MNIST" in fashion.stderr
+
+
+def test_cgan_samples_are_of_the_asked_class_and_scored_beside_real_images(root):
+    """Trained for real (about a minute): the class check and the scores table, then sampling and scoring by CLI."""
+    exp = root / "cgan-digits"
+    run = wavegen_cli("recipe", "cgan", "--data", "digits", "--exp-dir", str(exp),
+                      *settings("train.max_steps=1500", "evaluate.count=300", "evaluate.per_class=50",
+                                "classifier.train.max_steps=600"), cwd=root)
+    assert run.returncode == 0, run.stderr
+    accuracy = json.loads((exp / "stages" / "classes.json").read_text())["result"]["accuracy"]
+    assert accuracy >= 0.9, run.stdout
+    rows = {r["name"]: r for r in json.loads((exp / "scores.json").read_text())}
+    assert set(rows) == {"real test images", "real training images", "image_gan"}
+    real, fake = rows["real training images"], rows["image_gan"]
+    assert real["count"] == fake["count"] == 300
+    assert fake["inception_score"] > 6 and fake["frechet"] > real["frechet"]
+    assert sorted(p.name for p in (exp / "samples").iterdir()) == ["classes.png", "interpolations.png"]
+    # The eval log holds the Fréchet distance along training.
+    assert (exp / "logs" / "eval.csv").read_text().startswith("step,elapsed_s,val_frechet")
+    # `wavegen evaluate-generation` scores an image checkpoint like an audio one.
+    scored = wavegen_cli("evaluate-generation", "-c", str(exp / "model.safetensors"), "--classifier",
+                         str(root / "classifier-digits" / "model.safetensors"), "--data", str(exp / "data"),
+                         "-n", "100", "--splits", "2", cwd=root)
+    assert scored.returncode == 0, scored.stderr
+    assert "real test images" in scored.stdout and "image_gan" in scored.stdout
+    from_corpus = wavegen_cli("evaluate-generation", "-c", str(exp / "model.safetensors"), "--classifier",
+                              str(root / "classifier-digits" / "model.safetensors"), "--data", str(exp / "corpus"),
+                              "-n", "100", "--splits", "2", cwd=root)
+    assert from_corpus.returncode == 0 and from_corpus.stdout == scored.stdout
+    # Sampling: a class, a latent walk between seeds; image files need an encoder.
+    out = root / "gan-out"
+    assert wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(out), "-n", "6", "--class", "4",
+                       cwd=root).returncode == 0
+    walk = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(out), "-n", "5",
+                       "--interpolate", "1", "2", cwd=root)
+    assert walk.returncode == 0 and (out / "walk-1-2-grid.png").is_file()
+    image = out / "class4-seed0-0.png"
+    refused = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(out), "--interpolate",
+                          str(image), str(image), cwd=root)
+    assert refused.returncode == 1 and "no encoder" in refused.stderr
+    bad_path = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(out), "--path", "cached",
+                           cwd=root)
+    assert bad_path.returncode == 1 and "--path" in bad_path.stderr
+
+
+def test_dcgan_recipe_runs_each_objective_setting_and_refuses_bad_ones(root):
+    exp = root / "dcgan-digits"
+    tiny = ["train.max_steps=20", "train.batch_size=16", "train.log_every=5", "train.eval_every=10",
+            "train.checkpoint_every=10", "evaluate.count=40", "evaluate.splits=2", "train.objective=least_squares"]
+    run = wavegen_cli("recipe", "dcgan", "--data", "digits", "--exp-dir", str(exp), *settings(*tiny), cwd=root)
+    assert run.returncode == 0, run.stderr
+    assert "image_gan" in run.stdout and (exp / "samples" / "samples.png").is_file()
+    assert wavegen.load(exp / "model.safetensors").num_classes == 0
+    for setting, message in (("train.objective=wasserstein", "train.objective"),
+                             ("model.width=0", "width"), ("evaluate.count=1", "evaluate.count")):
+        bad = wavegen_cli("recipe", "dcgan", "--data", "digits", "--exp-dir", str(root / "bad"),
+                          "--set", setting, cwd=root)
+        assert bad.returncode == 1 and message in bad.stderr, (setting, bad.stderr)
+        assert not (root / "bad").exists()

@@ -54,7 +54,7 @@ def test_gan_recipe_scores_beside_real_clips_and_samples(runs):
     lines = gan.stdout.splitlines()
     assert [line.split("  ")[0] for line in lines[1:]] == ["real test clips", "real training clips", "wavegan"]
     rows = json.loads((exp / "scores.json").read_text())
-    assert rows[2]["clips"] == 20 and len(rows[2]["class_shares"]) == 10
+    assert rows[2]["count"] == 20 and len(rows[2]["class_shares"]) == 10
     samples = sorted(p.name for p in (exp / "samples").iterdir())
     assert samples == ["grid-seed0.png", "sample-seed0-0.wav", "sample-seed0-1.wav", "sample-seed0-2.wav"]
     audio, rate = sf.read(exp / "samples" / "sample-seed0-0.wav")
@@ -93,7 +93,7 @@ def test_evaluate_generation_command_on_a_prepared_cache_and_on_the_corpus(runs,
     assert "real test clips" in cached.stdout and "wavegan" in cached.stdout
     from_corpus = wavegen_cli(*common, "--data", str(exp / "corpus"), cwd=tmp_path)
     assert from_corpus.returncode == 0 and from_corpus.stdout == cached.stdout
-    assert json.loads((tmp_path / "s.json").read_text())[2]["clips"] == 10
+    assert json.loads((tmp_path / "s.json").read_text())[2]["count"] == 10
     wrong = wavegen_cli("evaluate-generation", "-c", str(root / "classifier-demo" / "model.safetensors"),
                         "--classifier", str(root / "classifier-demo" / "model.safetensors"),
                         "--data", str(exp / "data"), cwd=tmp_path)

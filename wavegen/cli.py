@@ -185,37 +185,50 @@ Examples:
       --classifier exp/classifier-demo/model.safetensors --data exp/wavegan-demo/data
   wavegen evaluate-generation -c specgan.safetensors --classifier classifier.safetensors \\
       --data /data/speech_commands_v0.02 -n 2000 --json scores.json
+  wavegen evaluate-generation -c exp/dcgan-digits/model.safetensors \\
+      --classifier exp/classifier-digits/model.safetensors --data exp/dcgan-digits/data
 """)
-@click.option("--checkpoint", "-c", required=True, type=click.Path(path_type=Path), help="A SpecGAN or WaveGAN checkpoint.")
+@click.option("--checkpoint", "-c", required=True, type=click.Path(path_type=Path),
+              help="A generator: SpecGAN or WaveGAN (clips), or an image VAE, GAN or PixelCNN (images).")
 @click.option("--classifier", required=True, type=click.Path(path_type=Path),
-              help="The digit classifier (from `wavegen recipe classifier`).")
+              help="The classifier of the same data (from `wavegen recipe classifier --data ...`).")
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="The real clips: an SC09 folder (Speech Commands layout) or a recipe's prepared data/ folder.")
-@click.option("-n", "count", type=click.IntRange(min=10), default=2000, show_default=True,
-              help="Generated clips to score, and real training clips scored beside them.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the latent draws.")
+              help="The real examples: a dataset folder (SC09; MNIST, CIFAR-10 or image folders) "
+                   "or a recipe's prepared data/ folder.")
+@click.option("-n", "count", type=click.IntRange(min=10),
+              help="Generated examples to score, and real training examples scored beside them "
+                   "[default: 2000 clips, 1000 images].")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random draws.")
 @click.option("--splits", type=click.IntRange(min=1), default=10, show_default=True, help="Inception score splits.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the rows as JSON here.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 def evaluate_generation(checkpoint, classifier, data, count, seed, splits, json_path, device):
-    """Score a generator's clips beside real held-out clips, through a classifier.
+    """Score a generator's clips or images beside real held-out ones, through a classifier.
 
-    Prints, for the real test clips and for generated clips: the inception score
-    (mean ± std over splits; near the number of classes for real data), the
-    Fréchet distance of the classifier's features to the real test clips', the
-    classifier's accuracy (real clips), the median distance to the nearest
-    training clip (much below the real clips': the model copies) and to the
-    nearest clip of the same set (small: the model collapsed), and the level.
+    Prints, for real test and training examples and for generated ones: the
+    inception score (mean ± std over splits; near the number of classes for
+    real data), the Fréchet distance of the classifier's features to the real
+    test examples', the classifier's accuracy (real examples), the median
+    distance to the nearest training example (much below the real ones': the
+    model copies) and to the nearest example of the same set (small: the model
+    collapsed), and for clips their level.
     """
     import wavegen
-    from wavegen.audio.generation import evaluate_checkpoint, format_scores
     from wavegen.core.files import write_json_atomic
     from wavegen.core.trainer import resolve_device
     from wavegen.progress import wrap_iterable
 
     dev = resolve_device(device)
-    rows = evaluate_checkpoint(wavegen.load(checkpoint, device=dev), wavegen.load(classifier, device=dev), data,
-                               count=count, seed=seed, splits=splits, progress=wrap_iterable("prepare data"))
+    model, judge = wavegen.load(checkpoint, device=dev), wavegen.load(classifier, device=dev)
+    if hasattr(model, "generate_audio"):
+        from wavegen.audio.generation import evaluate_checkpoint, format_scores
+        count = count or 2000
+    else:
+        from wavegen.vision.evaluate import evaluate_checkpoint
+        from wavegen.vision.evaluate import format_image_scores as format_scores
+        count = count or 1000
+    rows = evaluate_checkpoint(model, judge, data, count=count, seed=seed, splits=splits,
+                               progress=wrap_iterable("prepare data"))
     if json_path is not None:
         write_json_atomic(json_path, rows)
     click.echo(format_scores(rows))
@@ -239,8 +252,9 @@ Examples:
 @click.option("--temperature", type=float, default=1.0, show_default=True, help="Below 1 sharpens the output distribution.")
 @click.option("--speaker", help="Speaker name (as in the training data) or index, for speaker-conditioned models.")
 @click.option("--mel-from", type=click.Path(path_type=Path), help="Vocode this recording's mel frames (mel-conditioned models).")
-@click.option("--path", "sampling_path", type=click.Choice(["reference", "cached", "fused"]), default="fused",
-              show_default=True, help="Sampling implementation; all give the same samples for the same seed.")
+@click.option("--path", "sampling_path", type=click.Choice(["reference", "plain", "cached", "fused"]),
+              help="Sampling implementation; all give the same samples for the same seed. WaveNet: reference, "
+                   "cached or fused [fused]; PixelCNN: plain or cached [cached].")
 @click.option("--class", "label", help="Class name or index, for class-conditional image models.")
 @click.option("--interpolate", nargs=2, metavar="A B",
               help="A latent walk of -n images from A to B: two seeds, or two image files (encoded; VAEs).")

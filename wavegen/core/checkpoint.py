@@ -107,10 +107,14 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Module:
                               f"{', '.join(_known_models())})") from None
     try:
         model = cls(**header.get("config", {}))
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise CheckpointError(path, f"config does not fit model {header['model']!r}: {exc}") from None
     weights, _ = split_tensors(tensors)
-    missing, unexpected = model.load_state_dict(weights, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+    except RuntimeError as exc:          # shapes that differ from the config's model
+        first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
+        raise CheckpointError(path, f"weights do not match model {header['model']!r}: {first}") from None
     if missing or unexpected:
         raise CheckpointError(path, f"weights do not match model {header['model']!r} "
                               f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")

@@ -27,6 +27,8 @@ _MODEL_MODULES = {
     "image_vae": "wavegen.vision.vae",
     "ssvae": "wavegen.vision.vae",
     "image_classifier": "wavegen.vision.classifier",
+    "image_gan": "wavegen.vision.gan",
+    "pixelcnn": "wavegen.vision.pixelcnn",
 }
 
 # Models that ``wavegen sample`` can sample from: the module that implements it
@@ -38,6 +40,8 @@ _SAMPLER_MODULES = {
     "wavegan": "wavegen.audio.specgan.generate",
     "image_vae": "wavegen.vision.generate",
     "ssvae": "wavegen.vision.generate",
+    "image_gan": "wavegen.vision.generate",
+    "pixelcnn": "wavegen.vision.generate",
 }
 
 

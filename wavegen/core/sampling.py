@@ -27,7 +27,7 @@ class SampleRequest:
     temperature: float = 1.0
     speaker: str | None = None            # a speaker name (as in the training data) or index
     mel_from: Path | None = None          # vocode this recording's mel frames
-    path: str = "fused"                   # autoregressive sampling implementation
+    path: str | None = None               # autoregressive sampling implementation (None: the model's fastest)
     label: str | None = None              # a class name or index, for class-conditional models
     interpolate: tuple[str, str] | None = None   # a latent walk between two seeds or two image files
     overwrite: bool = False               # replace files of the same name in the output folder

@@ -20,6 +20,7 @@ takes a classifier's class probabilities or features.
 from __future__ import annotations
 
 import warnings
+from typing import Callable
 
 import numpy as np
 import scipy.linalg
@@ -81,3 +82,90 @@ def nearest_neighbour_distances(queries: torch.Tensor, references: torch.Tensor,
         distances.append(d)
         indices.append(i)
     return torch.cat(distances).float(), torch.cat(indices)
+
+
+def _self_distances(features: torch.Tensor) -> torch.Tensor:
+    """Each row's distance to its nearest *other* row."""
+    distances = torch.cdist(features.double(), features.double())
+    distances.fill_diagonal_(float("inf"))
+    return distances.min(dim=1).values.float()
+
+
+Describe = Callable[[torch.Tensor], dict]       # examples -> extra columns of their row (e.g. audio level)
+
+
+def score_examples(name: str, examples: torch.Tensor, classifier, *, reference_features: torch.Tensor,
+                   train_features: torch.Tensor, labels: torch.Tensor | None = None, splits: int = 10,
+                   train_rows: torch.Tensor | None = None, describe: Describe | None = None) -> dict:
+    """One table row: scores of ``examples`` judged by ``classifier`` (its ``predict``) against real features.
+
+    ``train_rows`` says which training examples ``examples`` are (for a row of
+    real training examples), so each one's nearest training neighbour is another
+    one. ``describe(examples)`` adds the domain's own columns.
+    """
+    probs, features = classifier.predict(examples)
+    mean, std = inception_score(probs, splits)
+    shares = np.bincount(probs.argmax(-1).numpy(), minlength=probs.shape[1]) / probs.shape[0]
+    if train_rows is None:
+        nn_train = nearest_neighbour_distances(features, train_features)[0]
+    else:
+        distances = torch.cdist(features.double(), train_features.double())
+        distances[torch.arange(len(train_rows)), train_rows] = float("inf")
+        nn_train = distances.min(dim=1).values
+    row = {"name": name, "count": int(examples.shape[0]), "inception_score": mean, "inception_std": std,
+           "frechet": frechet_distance(features, reference_features),
+           "nn_train": float(nn_train.median()), "nn_self": float(_self_distances(features).median()),
+           "class_shares": [round(float(s), 4) for s in shares]}
+    if labels is not None:
+        row["accuracy"] = float((probs.argmax(-1) == labels).float().mean())
+    if describe is not None:
+        row.update(describe(examples))
+    return row
+
+
+def evaluate_generation(generators: dict[str, Callable[[int, int], torch.Tensor]], classifier,
+                        real_test: tuple[torch.Tensor, torch.Tensor], real_train: tuple[torch.Tensor, torch.Tensor],
+                        *, count: int = 2000, seed: int = 0, splits: int = 10, noun: str = "examples",
+                        describe: Describe | None = None) -> list[dict]:
+    """Rows for real test examples, real training examples and each named ``generators[name](count, seed)``.
+
+    ``real_test`` and ``real_train`` are (examples, labels). The inception score
+    and the neighbour distances grow with the number of examples they see, so
+    the training row takes ``count`` of them (a seeded draw; all if fewer), as
+    many as each generator makes: that row is the one to compare generators with
+    (the papers' "real data" row). The test row shows how the classifier does on
+    examples it never saw (accuracy) and how far unseen real examples lie from
+    the training set (``nn_train``). Fréchet distances are to the test
+    examples' features (for the test row itself, the training examples' distance
+    to them).
+    """
+    test_x, test_labels = real_test
+    train_x, train_labels = real_train
+    _, test_features = classifier.predict(test_x)
+    _, train_features = classifier.predict(train_x)
+    common = dict(train_features=train_features, splits=splits, describe=describe)
+    rows = [score_examples(f"real test {noun}", test_x, classifier, reference_features=train_features,
+                           labels=test_labels, **common)]
+    picked = torch.randperm(train_x.shape[0], generator=torch.Generator().manual_seed(seed))[:count]
+    rows.append(score_examples(f"real training {noun}", train_x[picked], classifier, reference_features=test_features,
+                               labels=train_labels[picked], train_rows=picked, **common))
+    for name, generate in generators.items():
+        rows.append(score_examples(name, generate(count, seed), classifier, reference_features=test_features,
+                                   **common))
+    return rows
+
+
+def format_scores(rows: list[dict], noun: str = "examples",
+                  extra: tuple[tuple[str, Callable[[dict], str]], ...] = ()) -> str:
+    """The rows as an aligned table: inception score, Fréchet distance, accuracy, neighbours, then
+    each ``extra`` (header, row -> text) column."""
+    width = max(len(noun), *(len(r["name"]) for r in rows))
+    head = "".join(f"  {h:>8}" for h, _ in extra)
+    lines = [f"{noun:<{width}}  {'n':>5}  {'inception score':>15}  {'Frechet':>8}  {'accuracy':>8}  "
+             f"{'nn_train':>8}  {'nn_self':>8}{head}"]
+    for r in rows:
+        accuracy = f"{r['accuracy']:8.3f}" if "accuracy" in r else f"{'-':>8}"
+        cells = "".join(f"  {cell(r):>8}" for _, cell in extra)
+        lines.append(f"{r['name']:<{width}}  {r['count']:>5}  {r['inception_score']:8.2f} ± {r['inception_std']:4.2f}"
+                     f"  {r['frechet']:8.2f}  {accuracy}  {r['nn_train']:8.3f}  {r['nn_self']:8.3f}{cells}")
+    return "\n".join(lines)

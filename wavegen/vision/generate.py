@@ -1,15 +1,18 @@
-"""``wavegen sample`` for image models (VAE, CVAE, semi-supervised VAE): a PNG grid and single PNGs.
+"""``wavegen sample`` for image models (VAEs, GANs, PixelCNN): a PNG grid and single PNGs.
 
     wavegen sample -c exp/vae-digits/model.safetensors -o out/ -n 64 --seed 3
     wavegen sample -c exp/cvae-digits/model.safetensors -o out/ --class 7
     wavegen sample -c exp/vae-digits/model.safetensors -o out/ --interpolate 3 8 -n 10
+    wavegen sample -c exp/pixelcnn-digits/model.safetensors -o out/ -n 20 --path plain
 
 Prior samples are z ~ N(0, T²I) (T the temperature, 1 by default) decoded to
-the mean image of p(x|z). A conditional model without ``--class`` draws one z
-per row and decodes it under every class, a column each: the same style, every
-class (the picture of Kingma et al. 2014, figure 1). ``--interpolate A B``
+the mean image of p(x|z) (a VAE) or by the generator (a GAN). A conditional
+model without ``--class`` draws one z per row and decodes it under every class,
+a column each: the same style, every class (the picture of Kingma et al. 2014, figure 1). ``--interpolate A B``
 walks from A to B along the great circle (:func:`~wavegen.vision.images.slerp`),
-A and B each a seed (its prior draw) or an image file (its posterior mean).
+A and B each a seed (its prior draw) or, for a VAE, an image file (its posterior mean).
+A PixelCNN has no latent: it samples pixel by pixel from seeded draws along
+``--path`` (``cached``, the fast one, or ``plain``; the same images either way).
 Files: ``<what>-<i>.png`` and ``<what>-grid.png``, ``<what>`` saying what made
 them; nothing in the output folder is replaced without ``overwrite``.
 """
@@ -54,6 +57,9 @@ def _latent_end(model, end: str, y: torch.Tensor | None, temperature: float) -> 
         return z.to(device).expand(rows, -1)
     if not Path(end).is_file():
         raise WavegenError(f"--interpolate {end}: neither a seed (an integer) nor an image file")
+    if not hasattr(model, "encode"):
+        raise WavegenError(f"--interpolate {end}: a {model.registry_name} model has no encoder to place an image "
+                           f"in its latent space; give two seeds")
     image = read_png(end, model.image_shape).to(device)[None].expand(rows, -1, -1, -1)
     model.eval()
     with torch.no_grad():
@@ -72,6 +78,8 @@ def generate_images(model, request: SampleRequest) -> tuple[torch.Tensor, str, i
     label = resolve_label(model, request.label)
     classes = list(range(model.num_classes)) if label is None else [label]
     n = request.count
+    if model.registry_name == "pixelcnn":
+        return _pixelcnn_images(model, request, label)
     if request.interpolate is not None:
         start, end = request.interpolate
         y = torch.tensor(classes, device=device) if model.num_classes else None
@@ -95,10 +103,30 @@ def generate_images(model, request: SampleRequest) -> tuple[torch.Tensor, str, i
     return model.images(z, y), stem, min(n, max(4, math.ceil(math.sqrt(n)))), None, None
 
 
+def _pixelcnn_images(model, request: SampleRequest, label: int | None):
+    """PixelCNN has no latent space: images from seeded draws, the classes in turn when conditional."""
+    from wavegen.vision.evaluate import draw_images
+    from wavegen.vision.pixelcnn import PATHS
+    refuse(request, ("interpolate",), "a PixelCNN has no latent space to walk")
+    path = request.path or "cached"
+    if path not in PATHS:
+        raise WavegenError(f"--path {path}: expected one of {', '.join(PATHS)} for PixelCNN")
+    n = request.count
+    y = None if not model.num_classes else (torch.full((n,), label) if label is not None
+                                            else torch.arange(n) % model.num_classes)
+    images = draw_images(model, n, request.seed, y=y, path=path, temperature=request.temperature)
+    if model.num_classes and label is None:
+        return images, f"seed{request.seed}", model.num_classes, None, [str(c) for c in model.classes]
+    stem = f"seed{request.seed}" if label is None else f"class{_safe(model.classes[label])}-seed{request.seed}"
+    return images, stem, min(n, max(4, math.ceil(math.sqrt(n)))), None, None
+
+
 def write_samples(model, out_dir: str | Path, request: SampleRequest,
                   progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Sample images into ``out_dir``: single PNGs and a grid; returns the paths."""
-    refuse(request, ("seconds", "speaker", "mel_from", "path"), "image models make images of a fixed size")
+    refuse(request, ("seconds", "speaker", "mel_from"), "image models make images of a fixed size")
+    if model.registry_name != "pixelcnn":
+        refuse(request, ("path",), "only autoregressive models have sampling paths")
     if request.count < 1 or (request.interpolate is not None and request.count < 2):
         raise WavegenError(f"-n must be at least {2 if request.interpolate else 1}, got {request.count}")
     if not request.temperature > 0:

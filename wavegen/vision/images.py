@@ -75,6 +75,17 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
     return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
 
 
+def latent_arithmetic(a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    """mean(a) − mean(b) + mean(c) of three (k, D) groups of latents, (D,).
+
+    The vector arithmetic of Radford et al. (2016, §6.3.2): each concept is the
+    mean latent of a few exemplars ("smiling woman" − "neutral woman" + "neutral
+    man"), since single latents were unstable. Any image generator's latents
+    (GAN or VAE) can be combined this way and decoded with its ``images``.
+    """
+    return a.mean(0) - b.mean(0) + c.mean(0)
+
+
 def tile(images: torch.Tensor, columns: int, pad: int = 2) -> np.ndarray:
     """(N, C, H, W) in [0, 1] -> one uint8 (rows·(H+pad), columns·(W+pad), C) mosaic on a grey background."""
     n, c, h, w = images.shape

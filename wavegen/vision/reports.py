@@ -50,20 +50,6 @@ def format_bounds(rows: list[dict], what: str) -> str:
 
 
 @torch.no_grad()
-def conditional_accuracy(model, classifier, per_class: int = 100, seed: int = 0) -> float:
-    """Share of ``per_class`` prior samples of each class that ``classifier`` assigns to that class."""
-    model.eval()
-    device = next(model.parameters()).device
-    g = torch.Generator().manual_seed(seed)
-    y = torch.arange(model.num_classes).repeat_interleave(per_class)
-    z = torch.randn(len(y), model.latent, generator=g)
-    images = torch.cat([model.images(z_part.to(device), y_part.to(device)).cpu()
-                        for z_part, y_part in zip(z.split(500), y.split(500))])
-    probs, _ = classifier.predict(images)
-    return (probs.argmax(-1) == y).float().mean().item()
-
-
-@torch.no_grad()
 def write_pictures(model, images: torch.Tensor, labels: torch.Tensor, out_dir: str | Path, *,
                    seed: int = 0) -> list[Path]:
     """reconstructions.png, samples.png, interpolations.png (and classes.png if conditional) into ``out_dir``."""
@@ -78,12 +64,7 @@ def write_pictures(model, images: torch.Tensor, labels: torch.Tensor, out_dir: s
     pairs = torch.stack([torch.cat([a, b]) for a, b in zip(x.view(2, 8, *x.shape[1:]), recon.view(2, 8, *x.shape[1:]))])
     paths = [save_image_grid(out_dir / "reconstructions.png", pairs.flatten(0, 1).cpu(), columns=8,
                              row_labels=["test", "reconstruction"] * 2, title=f"{name}: test images and reconstructions")]
-    samples, _, columns, rows, column_labels = generate_images(model, SampleRequest(count=64 if not model.num_classes
-                                                                                   else 8 * model.num_classes, seed=seed))
-    paths.append(save_image_grid(out_dir / ("classes.png" if model.num_classes else "samples.png"), samples.cpu(),
-                                 columns=columns, column_labels=column_labels,
-                                 title=f"{name}: prior samples" + (", one z per row under every class"
-                                                                  if model.num_classes else "")))
+    paths.append(write_samples_grid(model, out_dir, seed))
     # Latent walks between the posterior means of test images 0→1, 2→3, ... (same class for conditional models).
     walks = []
     for a, b in zip(range(0, 12, 2), range(1, 12, 2)):
@@ -94,4 +75,33 @@ def write_pictures(model, images: torch.Tensor, labels: torch.Tensor, out_dir: s
         walks.append(model.images(slerp(za, zb, 10), None if ya is None else ya.expand(10)))
     paths.append(save_image_grid(out_dir / "interpolations.png", torch.cat(walks).cpu(), columns=10,
                                  title=f"{name}: latent walks between test images (posterior means)"))
+    return paths
+
+
+def write_samples_grid(model, out_dir: Path, seed: int = 0) -> Path:
+    """samples.png (64 prior samples), or classes.png for a conditional model (one z per row under every class)."""
+    count = 8 * model.num_classes if model.num_classes else 64
+    samples, _, columns, _, column_labels = generate_images(model, SampleRequest(count=count, seed=seed))
+    return save_image_grid(Path(out_dir) / ("classes.png" if model.num_classes else "samples.png"), samples.cpu(),
+                           columns=columns, column_labels=column_labels,
+                           title=f"{model.registry_name}: prior samples"
+                                 + (", one z per row under every class" if model.num_classes else ""))
+
+
+@torch.no_grad()
+def write_generator_pictures(model, out_dir: str | Path, *, seed: int = 0, walks: int = 6) -> list[Path]:
+    """For a generator without an encoder (a GAN): the samples grid and latent walks between prior draws."""
+    model.eval()
+    out_dir = Path(out_dir)
+    device = next(model.parameters()).device
+    paths = [write_samples_grid(model, out_dir, seed)]
+    g = torch.Generator().manual_seed(seed + 1)
+    ends = torch.randn(walks, 2, model.latent, generator=g).to(device)
+    rows = []
+    for i, (za, zb) in enumerate(ends):
+        y = torch.full((10,), i % model.num_classes, device=device) if model.num_classes else None
+        rows.append(model.images(slerp(za, zb, 10), y))
+    paths.append(save_image_grid(out_dir / "interpolations.png", torch.cat(rows).cpu(), columns=10,
+                                 title=f"{model.registry_name}: latent walks between prior draws"
+                                       + (" (class of each row fixed)" if model.num_classes else "")))
     return paths

@@ -31,8 +31,9 @@ def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
     """Generate ``request.count`` waveforms and write them into ``out_dir``; returns the paths."""
     refuse(request, ("label", "interpolate"), "WaveNet is conditioned on speakers and mel frames, not classes")
     check_temperature(request.temperature)
-    if request.path not in PATHS:
-        raise WavegenError(f"--path {request.path}: expected one of {', '.join(PATHS)}")
+    path = request.path or "fused"
+    if path not in PATHS:
+        raise WavegenError(f"--path {path}: expected one of {', '.join(PATHS)} for WaveNet")
     if request.count < 1:
         raise WavegenError(f"-n must be at least 1, got {request.count}")
     if request.seconds is not None and not request.seconds > 0:
@@ -66,7 +67,7 @@ def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
 
     samples = generate(model, draws, speaker=None if speaker is None else speaker.expand(batch).to(device),
                        mel=None if mel is None else mel.expand(batch, -1, -1).to(device),
-                       temperature=request.temperature, path=request.path, progress=advance)
+                       temperature=request.temperature, path=path, progress=advance)
     audio = model.decode(samples.cpu())
     for i, path in enumerate(paths):
         write_audio(path, audio[i].numpy(), model.sample_rate)

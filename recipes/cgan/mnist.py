@@ -1,0 +1,24 @@
+"""A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
+discriminator, Miyato & Koyama 2018) on the DCGAN networks on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
+
+    wavegen recipe cgan --data mnist --data-root /data/mnist
+
+Stages: prepare → train → evaluate (the classifier's inception score and Fréchet distance beside real
+images') → report (one z per row under every class, latent walks) → classes (the share of samples
+that the classifier assigns to the asked class).
+The image classifier of `wavegen recipe classifier --data mnist` judges the samples (trained first
+if missing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recipes import _image_gan
+
+CONFIG = _image_gan.gan_config("mnist", conditional=True)
+
+
+def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
+    return _image_gan.run_gan(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="mnist",
+                              conditional=True)
