@@ -133,17 +133,24 @@ def train_gan(exp: Experiment, data: dict, config: dict, device: torch.device, c
                batch_size=cfg["batch_size"] * cfg["d_steps"])
 
 
-def evaluate_generator(exp: Experiment, data: dict, cfg: dict, classifier_path: str, device: torch.device) -> dict:
-    """Scores of ``cfg["count"]`` samples beside real test and training images; scores.json and the table."""
+def evaluate_generator(exp: Experiment, data: dict, cfg: dict, classifier_path: str, device: torch.device,
+                       binarized: bool = False) -> dict:
+    """Scores of ``cfg["count"]`` samples beside real test and training images; scores.json and the table.
+
+    A model of binarised images is scored beside real images binarised once (seed 0), which look like its own.
+    """
     import wavegen
     from wavegen.vision.evaluate import draw_images, evaluate_images, format_image_scores
     model = wavegen.load(exp.dir / "model.safetensors", device=device)
     classifier = wavegen.load(classifier_path, device=device)
     if list(classifier.classes) != list(data["classes"]):
         raise WavegenError(f"{classifier_path}: a classifier of other classes ({', '.join(classifier.classes)})")
-    rows = evaluate_images({model.registry_name: lambda n, s: draw_images(model, n, s)}, classifier,
-                           real_split(data, "test"), real_split(data, "train"), count=cfg["count"],
-                           splits=cfg["splits"])
+    from wavegen.vision.images import fixed_binarization
+    test, train = real_split(data, "test"), real_split(data, "train")
+    if binarized:
+        test, train = (fixed_binarization(test[0]), test[1]), (fixed_binarization(train[0]), train[1])
+    rows = evaluate_images({model.registry_name: lambda n, s: draw_images(model, n, s)}, classifier, test, train,
+                           count=cfg["count"], splits=cfg["splits"])
     write_json_atomic(exp.dir / "scores.json", rows)
     return {"rows": rows, "table": format_image_scores(rows)}
 

@@ -156,3 +156,32 @@ def test_dcgan_recipe_runs_each_objective_setting_and_refuses_bad_ones(root):
                           "--set", setting, cwd=root)
         assert bad.returncode == 1 and message in bad.stderr, (setting, bad.stderr)
         assert not (root / "bad").exists()
+
+
+def test_pixelcnn_recipe_reports_its_likelihood_and_both_sampling_paths_give_the_same_images(root):
+    exp = root / "pixelcnn-digits"
+    tiny = ["train.max_steps=20", "train.batch_size=8", "train.log_every=5", "train.eval_every=10",
+            "train.checkpoint_every=10", "model.channels=8", "model.layers=2", "model.output_hidden=16",
+            "evaluate.count=50", "evaluate.samples=20", "evaluate.splits=2", "evaluate.per_class=2",
+            "sample.count=10", "classifier.train.max_steps=100"]
+    run = wavegen_cli("recipe", "pixelcnn", "--data", "digits", "--exp-dir", str(exp), *settings(*tiny), cwd=root)
+    assert run.returncode == 0, run.stderr
+    nll = json.loads((exp / "nll.json").read_text())
+    assert nll["images"] == 50 and 0 < nll["nats_per_image"] < 784 * 0.6932
+    assert "nats/image" in run.stdout and "pixelcnn" in run.stdout and (exp / "samples" / "classes.png").is_file()
+    model = wavegen.load(exp / "model.safetensors")
+    assert model.registry_name == "pixelcnn" and model.levels == 2 and model.num_classes == 10
+    outs = {}
+    for path in ("plain", "cached"):
+        out = root / f"pcnn-{path}"
+        sampled = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(out), "-n", "3",
+                              "--class", "7", "--path", path, cwd=root)
+        assert sampled.returncode == 0, sampled.stderr
+        outs[path] = [(out / f"class7-seed0-{i}.png").read_bytes() for i in range(3)]
+    assert outs["plain"] == outs["cached"]
+    refused = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(root / "x"),
+                          "--interpolate", "1", "2", cwd=root)
+    assert refused.returncode == 1 and "latent" in refused.stderr
+    wrong_path = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(root / "x"),
+                             "--path", "fused", cwd=root)
+    assert wrong_path.returncode == 1 and "plain, cached" in wrong_path.stderr

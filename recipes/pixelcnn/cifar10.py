@@ -1,0 +1,22 @@
+"""A gated PixelCNN (van den Oord et al. 2016), class-conditional, on CIFAR-10 (Krizhevsky 2009) at 256 levels, the python pickle batches of cifar-10-batches-py.
+
+    wavegen recipe pixelcnn --data cifar10 --data-root /data/cifar-10-batches-py --device cuda
+
+Stages: prepare → train → evaluate (test negative log-likelihood) → scores (the classifier's inception
+score and Fréchet distance of samples beside real images') → report (samples, a class per column) →
+classes (the share of samples that the classifier of `wavegen recipe classifier --data cifar10`
+assigns to the asked class; trained first if missing). Samples are drawn along the cached path
+(Ramachandran et al. 2017); `wavegen sample --path plain` gives the same images, slowly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recipes import _pixelcnn
+
+CONFIG = _pixelcnn.pixelcnn_config("cifar10")
+
+
+def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
+    return _pixelcnn.run_pixelcnn(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="cifar10")
