@@ -33,6 +33,7 @@ bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_specgan.py
 	$(BIN)/python benchmarks/bench_vocoder.py
 	$(BIN)/python benchmarks/bench_vision.py
+	$(BIN)/python benchmarks/bench_pixelcnn.py
 
 # Re-resolve every dependency to its newest allowed release in a scratch environment, write the
 # lock from it (runtime, test and build-time packages), then rebuild .venv from the new lock and

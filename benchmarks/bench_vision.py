@@ -1,4 +1,4 @@
-"""Speed of the image VAEs: training images per second and sampled images per second.
+"""Speed of the image VAEs and GANs: training images per second and sampled images per second.
 
     python benchmarks/bench_vision.py [--threads 2] [--batch 100]
 
@@ -6,7 +6,9 @@ Each row is one recipe's model at its recipe's size: the MLP VAE and CVAE of
 the grey-level datasets (28×28, Bernoulli pixels), M2 (each unlabelled image
 is decoded under all ten classes, so a step does about eleven times a VAE's
 decoder work per image), the convolutional VAE of CIFAR-10 (32×32 colour,
-discretised logistic mixture) and the image classifier. A training step is the
+discretised logistic mixture), the DCGAN and conditional GAN of the dcgan/cgan
+recipes (28×28 grey, 32×32 colour; a step is one discriminator and one
+generator update) and the image classifier. A training step is the
 recipe's: ``--batch`` images (M2: as many unlabelled and as many labelled),
 forward, backward and Adam. Sampling decodes 1000 prior draws to mean images,
 as ``wavegen sample`` does. Random images stand in for data: speed does not
@@ -23,6 +25,7 @@ import torch
 from wavegen.core.likelihood import ClassifierTask
 from wavegen.core.vae import SemiSupervisedVAETask, VAETask
 from wavegen.vision.classifier import ImageClassifier
+from wavegen.vision.gan import ImageGAN, ImageGANTask
 from wavegen.vision.images import binarize
 from wavegen.vision.vae import ImageVAE, SemiSupervisedVAE
 
@@ -46,6 +49,12 @@ def cases(batch: int):
     conv = ImageVAE([3, 32, 32], latent=128, architecture="conv", channels=[64, 128, 256],
                     likelihood="discretized_logistic")
     yield "VAE conv 32x32x3", conv, VAETask(conv), colour, batch
+    gan = ImageGAN([1, 28, 28])
+    yield "DCGAN 28x28", gan, ImageGANTask(gan), grey, batch
+    cgan = ImageGAN([1, 28, 28], classes=DIGITS)
+    yield "cGAN 28x28", cgan, ImageGANTask(cgan), (grey, labels), batch
+    gan32 = ImageGAN([3, 32, 32], width=128)
+    yield "DCGAN 32x32x3", gan32, ImageGANTask(gan32), colour, batch
     judge = ImageClassifier(classes=DIGITS)
     yield "classifier conv 28x28", judge, ClassifierTask(judge), (grey, labels), batch
 

@@ -111,3 +111,10 @@ def kaiming_init_(module: nn.Module, negative_slope: float) -> nn.Module:
         if m.bias is not None:
             nn.init.zeros_(m.bias)
     return module
+
+
+def gated(z: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """The gated activation unit tanh(z_f) ⊙ σ(z_g) over the two halves of ``dim`` (van den Oord et al. 2016:
+    WaveNet on the channels of its last dim, the gated PixelCNN on dim 1)."""
+    f, g = z.chunk(2, dim=dim)
+    return torch.tanh(f) * torch.sigmoid(g)

@@ -41,17 +41,12 @@ from torch import nn
 
 from wavegen.core.autoregressive import Categorical, sample_incremental
 from wavegen.core.likelihood import LikelihoodTask
+from wavegen.core.layers import gated
 from wavegen.core.registry import register_model
 from wavegen.errors import WavegenError
 from wavegen.vision.images import binarize
 
 PATHS = ("plain", "cached")
-
-
-def gate(z: torch.Tensor) -> torch.Tensor:
-    """tanh(z_f) ⊙ σ(z_g) over the two halves of dim 1."""
-    f, g = z.chunk(2, dim=1)
-    return torch.tanh(f) * torch.sigmoid(g)
 
 
 def shift_down(z: torch.Tensor) -> torch.Tensor:
@@ -84,8 +79,8 @@ class GatedLayer(nn.Module):
         """-> (vertical output, horizontal output, the vertical → horizontal link W_link ↓z_v)."""
         z_v = self.vertical_conv(v) + bias_v
         link = self.link(shift_down(z_v))
-        out = self.residual(gate(self.horizontal_conv(h) + link + bias_h))
-        return gate(z_v), out if self.first else h + out, link
+        out = self.residual(gated(self.horizontal_conv(h) + link + bias_h, 1))
+        return gated(z_v, 1), out if self.first else h + out, link
 
 
 @register_model("pixelcnn")
@@ -255,7 +250,7 @@ class PixelCNN(nn.Module):
             if i + 1 < len(self.gated):
                 source = state["vertical"][i]
                 b = self.gated[i + 1].kernel // 2
-                source[:, :, q + b, b:-b or None] = gate(z_v)[:, :, 0]
+                source[:, :, q + b, b:-b or None] = gated(z_v, 1)[:, :, 0]
 
     def _horizontal_pixel(self, state: dict, r: int, c: int) -> torch.Tensor:
         """Every horizontal layer at pixel (r, c), then the head's shared part u, (B, hidden)."""
@@ -269,7 +264,7 @@ class PixelCNN(nn.Module):
             z_h = z_h + state["link"][i][:, :, c]
             if bias is not None:
                 z_h = z_h + bias[:, i, 1]
-            out = F.linear(gate(z_h), state["residual"][i], layer.residual.bias)
+            out = F.linear(gated(z_h, 1), state["residual"][i], layer.residual.bias)
             h = out if layer.first else h + out
             if i + 1 < len(self.gated):
                 row, b = state["rows"][i], self.gated[i + 1].kernel // 2

@@ -29,6 +29,7 @@ from torch import nn
 
 from wavegen.audio.features import MelSpec, log_mel, mu_law_decode, mu_law_encode
 from wavegen.core.autoregressive import make_output
+from wavegen.core.layers import gated
 from wavegen.core.registry import register_model
 
 WAVENET_CONFIGS = {
@@ -303,8 +304,4 @@ class Conditioning:
         return values[..., t - start]
 
 
-def gated(z: torch.Tensor) -> torch.Tensor:
-    """Gated activation unit tanh(z_f) ⊙ σ(z_g) over the channel halves of z (last dim)."""
-    f, g = z.chunk(2, dim=-1)
-    return torch.tanh(f) * torch.sigmoid(g)
 
