@@ -428,7 +428,8 @@ def test_stoi_length_check_agrees_with_pystoi_at_the_30_frame_boundary(fs):
 @pytest.mark.parametrize("extended", [False, True])
 def test_stoi_of_a_silent_reference_or_estimate_is_nan_not_pystois_0(clean, extended):
     silence = np.zeros_like(clean)
-    assert abs(pystoi.stoi(clean, silence, FS, extended=extended)) < 0.01    # what pystoi says
+    # What pystoi says: about 0 (0.001-0.011 across installs, from its eps terms), not NaN.
+    assert abs(pystoi.stoi(clean, silence, FS, extended=extended)) < 0.05
     assert math.isnan(metrics.stoi(clean, silence, FS, extended=extended))
     assert math.isnan(metrics.stoi(silence, clean, FS, extended=extended))
     assert math.isnan(metrics.stoi(silence, silence, FS, extended=extended))
