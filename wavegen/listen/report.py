@@ -1,0 +1,139 @@
+"""What a listening test found: scores with 95 % confidence intervals, post-screening, AB preferences.
+
+- MUSHRA (ITU-R BS.1534-3): assessors who rate the hidden reference below 90 in
+  more than 15 % of the trials they rated it are excluded (§4.1.2, post-screening),
+  and the report names them and why; then per system the mean over every
+  remaining (assessor, trial) rating with a Student-t 95 % interval (§9.3).
+- ACR (ITU-T P.800): the mean opinion score per system, the same interval.
+- AB: per pair of systems, each one's share of the choices, the two-sided exact
+  binomial test against no preference (p = 0.5) and the Clopper–Pearson interval.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wavegen.listen.design import HIDDEN_REFERENCE
+
+REFERENCE_FLOOR, SCREENING_SHARE = 90.0, 0.15
+
+
+@dataclass
+class Report:
+    scores: list[dict] = field(default_factory=list)        # {type, system, n, mean, low, high}
+    preferences: list[dict] = field(default_factory=list)   # {pair, first, second, n, first_count, share, low, high, p}
+    excluded: dict[str, str] = field(default_factory=dict)  # participant → reason
+    participants: int = 0
+
+
+def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): Student-t interval; the bounds are NaN below two values."""
+    from scipy.stats import t
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, math.nan, math.nan
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t.ppf(0.5 + confidence / 2, n - 1) * sd / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def post_screening(rows: list[dict]) -> dict[str, str]:
+    """BS.1534-3 post-screening of MUSHRA rows: {participant: why excluded}."""
+    rated: dict[str, list[float]] = defaultdict(list)
+    for row in rows:
+        if row["type"] == "mushra" and row["system"] == HIDDEN_REFERENCE and row["score"] is not None:
+            rated[row["participant"]].append(row["score"])
+    excluded = {}
+    for participant, scores in rated.items():
+        low = sum(s < REFERENCE_FLOOR for s in scores)
+        if low > SCREENING_SHARE * len(scores):
+            excluded[participant] = (f"rated the hidden reference below {REFERENCE_FLOOR:g} in {low} of "
+                                     f"{len(scores)} trials ({100 * low / len(scores):.0f} % > "
+                                     f"{100 * SCREENING_SHARE:.0f} %)")
+    return excluded
+
+
+def analyse(rows: list[dict]) -> Report:
+    from scipy.stats import binomtest
+    report = Report(excluded=post_screening(rows), participants=len({r["participant"] for r in rows}))
+    kept = [r for r in rows if r["participant"] not in report.excluded]
+    by_system: dict[tuple[str, str], list[float]] = defaultdict(list)
+    choices: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in kept:
+        if row["type"] == "ab":
+            if row["choice"]:
+                choices[row["system"]][row["choice"]] += 1
+        elif row["score"] is not None:
+            by_system[(row["type"], row["system"])].append(row["score"])
+    for (kind, system), values in sorted(by_system.items()):
+        mean, low, high = mean_interval(values)
+        report.scores.append({"type": kind, "system": system, "n": len(values), "mean": mean, "low": low,
+                              "high": high})
+    for pair, counts in sorted(choices.items()):
+        systems = pair.split(" vs ") if " vs " in pair else sorted(counts)
+        first, second = (systems + [""])[:2]
+        n, k = sum(counts.values()), counts.get(first, 0)
+        test = binomtest(k, n, 0.5)
+        ci = test.proportion_ci(confidence_level=0.95, method="exact")
+        report.preferences.append({"pair": pair, "first": first, "second": second, "n": n, "first_count": k,
+                                   "share": k / n, "low": ci.low, "high": ci.high, "p": test.pvalue})
+    return report
+
+
+def format_report(report: Report) -> str:
+    lines = [f"{report.participants} participant(s), {len(report.excluded)} excluded by post-screening"]
+    for participant, why in sorted(report.excluded.items()):
+        lines.append(f"  excluded {participant!r}: {why}")
+    if report.scores:
+        lines += ["", f"{'test':<7} {'system':<24} {'n':>5} {'mean':>7}  95 % interval"]
+        for s in report.scores:
+            interval = "–" if math.isnan(s["low"]) else f"[{s['low']:.1f}, {s['high']:.1f}]"
+            decimals = 2 if s["type"] == "acr" else 1
+            lines.append(f"{s['type']:<7} {s['system']:<24} {s['n']:>5} {s['mean']:>7.{decimals}f}  {interval}")
+    if report.preferences:
+        lines += ["", f"{'AB pair':<34} {'n':>5}  preferred first  95 % interval   binomial p"]
+        for p in report.preferences:
+            lines.append(f"{p['pair']:<34} {p['n']:>5}  {p['first']} {100 * p['share']:5.1f} %    "
+                         f"[{100 * p['low']:.1f}, {100 * p['high']:.1f}] %  {p['p']:.4f}")
+    return "\n".join(lines)
+
+
+def plot_report(report: Report, path: str | Path, title: str = "") -> Path:
+    """Scores with their intervals (one panel per rating test) and AB shares, as one PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from wavegen.core.files import save_figure
+    kinds = sorted({s["type"] for s in report.scores})
+    panels = len(kinds) + bool(report.preferences)
+    figure, axes = plt.subplots(1, max(panels, 1), figsize=(5.5 * max(panels, 1), 3.8), squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        rows = [s for s in report.scores if s["type"] == kind]
+        means = [s["mean"] for s in rows]
+        errors = [[0 if math.isnan(s["low"]) else s["mean"] - s["low"] for s in rows],
+                  [0 if math.isnan(s["high"]) else s["high"] - s["mean"] for s in rows]]
+        ax.errorbar(means, range(len(rows)), xerr=errors, fmt="o", capsize=4, color="#2b6cb0")
+        ax.set_yticks(range(len(rows)), [s["system"] for s in rows])
+        ax.set_xlim(*((0, 100) if kind == "mushra" else (1, 5)))
+        ax.set_xlabel("MUSHRA score (mean, 95 % interval)" if kind == "mushra" else "MOS (mean, 95 % interval)")
+        ax.grid(axis="x", alpha=0.3)
+        ax.invert_yaxis()
+    if report.preferences:
+        ax = axes[0][len(kinds)]
+        rows = report.preferences
+        shares = [100 * p["share"] for p in rows]
+        ax.barh(range(len(rows)), shares, color="#2f855a")
+        ax.barh(range(len(rows)), [100 - s for s in shares], left=shares, color="#c05621")
+        ax.errorbar(shares, range(len(rows)), xerr=[[s - 100 * p["low"] for s, p in zip(shares, rows)],
+                                                   [100 * p["high"] - s for s, p in zip(shares, rows)]],
+                    fmt="none", color="k", capsize=4)
+        ax.axvline(50, color="k", lw=0.8, ls=":")
+        ax.set_yticks(range(len(rows)), [f"{p['first']} | {p['second']}\n(p = {p['p']:.3f})" for p in rows])
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("preference share, % (left system, 95 % interval)")
+        ax.invert_yaxis()
+    return save_figure(figure, path, title=title)
