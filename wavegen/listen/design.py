@@ -95,6 +95,8 @@ def design_from_file(path: Path, kind: str | None = None) -> TestDesign:
     if unknown:
         raise WavegenError(f"{path}: unknown keys {', '.join(sorted(unknown))}")
     kind = kind or spec.get("type", "mushra")
+    if kind not in TYPES:
+        raise WavegenError(f"{path}: unknown test type {kind!r} (expected {', '.join(TYPES)})")
     trials = []
     for i, entry in enumerate(spec.get("trials") or []):
         if not isinstance(entry, dict) or not isinstance(entry.get("stimuli"), dict):

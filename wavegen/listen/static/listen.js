@@ -5,7 +5,8 @@
 
 const query = new URLSearchParams(location.search);
 const state = { participant: query.get("participant"), token: query.get("token"), session: null,
-                context: null, buffers: {}, source: null, playing: null, startedAt: 0 };
+                context: null, buffers: {}, source: null, playing: null, startedAt: 0,
+                sending: Promise.resolve() };
 const $ = (id) => document.getElementById(id);
 const MUSHRA_BANDS = ["Excellent", "Good", "Fair", "Poor", "Bad"];
 const ACR_LABELS = { 5: "Excellent", 4: "Good", 3: "Fair", 2: "Poor", 1: "Bad" };
@@ -125,7 +126,9 @@ async function renderTrial(trial, index, total) {
   const needed = state.session.type === "ab" ? ["choice"] : trial.stimuli.map((s) => s.key);
   const refresh = () => { next.disabled = !needed.every((k) => answered.has(k)); };
 
-  const send = async (body, key, mark) => {
+  // Answers go one after another, so a slider moved quickly ends with its last value stored.
+  const send = (body, key, mark) => (state.sending = state.sending.then(() => store(body, key, mark)));
+  const store = async (body, key, mark) => {
     try {
       await api("/api/answer", { trial: trial.trial, ...body });
       answered.add(key);
@@ -200,6 +203,7 @@ async function renderTrial(trial, index, total) {
   controls.append(element("button", { type: "button", id: "stop", class: "stop" }, "Stop"));
   $("stop").addEventListener("click", stop);
   next.addEventListener("click", async () => {
+    await state.sending;
     try {
       await api("/api/complete", { trial: trial.trial });
       trial.completed = true;
