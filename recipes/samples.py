@@ -8,6 +8,8 @@ is what ``wavegen listen`` reads: one folder per task, ``<item>_<system>.wav``.
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +44,35 @@ RECIPES = [
 ]
 
 
+# Published folder ← experiment: what each folder shows (for samples/README.md) and how its files are named.
+PUBLISHED = {
+    "segan-demo": ("exp/segan-demo", "wavegen recipe segan --data demo",
+                   "SEGAN speech enhancement: the same held-out utterances clean (reference), noisy and enhanced."),
+    "vocoder-demo": ("exp/vocoder-demo", "wavegen recipe vocoder --data demo --data-root exp/ljspeech-demo "
+                     "--set compare.wavenet=exp/wavenet-vocoder-demo/model.safetensors",
+                     "Vocoders: held-out utterances (original, the reference) resynthesised from their log-mel "
+                     "spectrograms by the GAN vocoder and by a mel-conditioned WaveNet (exp/wavenet-vocoder-demo)."),
+    "wavenet-demo": ("exp/wavenet-demo", "wavegen recipe wavenet --data demo",
+                     "WaveNet: free-running samples per speaker (global conditioning, fused CPU sampling path) "
+                     "beside a real held-out recording of the same speaker."),
+    "specgan-demo": ("exp/specgan-demo", "wavegen recipe specgan --data demo",
+                     "SpecGAN: generated one-second spoken digits and the batch's spectrogram grid."),
+    "wavegan-demo": ("exp/wavegan-demo", "wavegen recipe wavegan --data demo",
+                     "WaveGAN: generated one-second spoken digits and the batch's spectrogram grid."),
+    "vae-digits": ("exp/vae-digits", "wavegen recipe vae --data digits",
+                   "VAE: test reconstructions, prior samples and latent interpolations."),
+    "cvae-digits": ("exp/cvae-digits", "wavegen recipe cvae --data digits",
+                    "Conditional VAE: one latent per row under every class."),
+    "dcgan-digits": ("exp/dcgan-digits", "wavegen recipe dcgan --data digits",
+                     "DCGAN: samples and latent interpolations."),
+    "cgan-digits": ("exp/cgan-digits", "wavegen recipe cgan --data digits",
+                    "Conditional GAN: one latent per row under every class."),
+    "pixelcnn-digits": ("exp/pixelcnn-digits", "wavegen recipe pixelcnn --data digits",
+                        "Gated PixelCNN: samples (cached sampling path)."),
+}
+CLIPS = 4                               # generated clips published per SC09 model
+
+
 def command(model: str, data: str, extra: list[str]) -> list[str]:
     """The ``wavegen recipe`` command line for one entry."""
     return [sys.executable, "-m", "wavegen.cli", "recipe", model, "--data", data, *extra]
@@ -57,10 +88,106 @@ def train_all() -> None:
         subprocess.run(command(model, data, extra), check=True)
 
 
+def published_names(folder: str, samples: Path) -> dict[Path, str]:
+    """{file in the experiment's samples/: name in samples/<folder>/} (``<item>_<system>`` for audio)."""
+    files = sorted(p for p in samples.iterdir() if p.is_file())
+    if folder == "segan-demo":
+        return {p: p.name for p in files if p.suffix == ".wav"}
+    if folder == "vocoder-demo":
+        systems = {"original": "original", "gan_vocoder": "gan-vocoder", "wavenet": "wavenet"}
+        found = {}
+        for p in files:
+            for name, published in systems.items():
+                if p.stem.endswith(f"-{name}"):
+                    found[p] = f"{p.stem[:-len(name) - 1]}_{published}.wav"
+        return found
+    if folder == "wavenet-demo":
+        # <speaker>-seed<seed>-<i>.wav → <speaker>-<i>_wavenet.wav
+        return {p: f"{p.stem.split('-')[0]}-{p.stem.rsplit('-', 1)[1]}_wavenet.wav" for p in files
+                if p.suffix == ".wav"}
+    if folder in ("specgan-demo", "wavegan-demo"):
+        model = folder.split("-")[0]
+        clips = [p for p in files if p.suffix == ".wav"][:CLIPS]
+        return {**{p: f"clip{i}_{model}.wav" for i, p in enumerate(clips)},
+                **{p: "grid.png" for p in files if p.suffix == ".png"}}
+    return {p: p.name for p in files if p.suffix == ".png"}
+
+
+def publish(destination: Path) -> list[Path]:
+    """Copy every finished experiment's chosen files into ``destination`` (16-bit WAV) and write its README."""
+    from wavegen.audio.io import read_audio, write_audio
+    from wavegen.core.checkpoint import read_checkpoint
+    from wavegen.core.files import atomic_output, write_text_atomic
+    written, sections = [], []
+    for folder, (exp_dir, how, what) in PUBLISHED.items():
+        exp_dir = Path(exp_dir)
+        if not (exp_dir / "samples").is_dir():
+            print(f"skipped {folder}: {exp_dir}/samples does not exist (the recipe has not finished)")
+            continue
+        target = destination / folder
+        shutil.rmtree(target, ignore_errors=True)           # this step's own output
+        names = published_names(folder, exp_dir / "samples")
+        for source, name in sorted(names.items(), key=lambda kv: kv[1]):
+            if source.suffix == ".wav":
+                audio, rate = read_audio(source)
+                written.append(write_audio(target / name, audio, rate, subtype="PCM_16"))
+            else:
+                with atomic_output(target / name) as tmp:
+                    shutil.copyfile(source, tmp)
+                written.append(target / name)
+        listed = sorted(set(names.values()))
+        if folder == "wavenet-demo":
+            real = write_real_recordings(exp_dir, {n.split("-")[0] for n in listed}, target)
+            written += list(real.values())
+            listed = sorted([*listed, *real])
+        header, _ = read_checkpoint(exp_dir / "model.safetensors")
+        results = exp_dir / "results.txt"
+        summary = results.read_text().strip() if results.is_file() else ""
+        sections.append(f"## {folder}/\n\n{what}\n\n- made by: `{how}`\n- checkpoint: `{exp_dir}/model.safetensors` "
+                        f"(step {header['step']}, sha256 {header['sha256'][:16]}…)\n- files: "
+                        + ", ".join(f"`{n}`" for n in listed)
+                        + (f"\n\n```\n{summary}\n```" if summary else "") + "\n")
+    write_text_atomic(destination / "README.md", README.format(sections="\n".join(sections)))
+    return written
+
+
+def write_real_recordings(exp_dir: Path, speakers: set[str], target: Path) -> dict[str, Path]:
+    """One real held-out recording per speaker, ``<speaker>-real_real.wav``, from the recipe's own corpus cache."""
+    from wavegen.audio.io import write_audio
+    from wavegen.data.corpora import CorpusManifest
+    data = json.loads((exp_dir / "stages" / "prepare.json").read_text())["result"]
+    manifest = CorpusManifest.load(data["cache_dir"])
+    written = {}
+    for speaker in sorted(speakers):
+        name = next((n for n in manifest.names("test") if Path(n).name.startswith(speaker)), None)
+        if name is not None:
+            written[f"{speaker}-real_real.wav"] = write_audio(target / f"{speaker}-real_real.wav",
+                                                              manifest.audio(name), manifest.sample_rate,
+                                                              subtype="PCM_16")
+    return written
+
+
+README = """# samples
+
+Examples made by checkpoints this project trained with its demo recipes, small enough to commit.
+`make samples` regenerates the folder: it runs every demo recipe (`recipes/samples.py`; finished stages
+are skipped, about two hours on a 2-core CPU from nothing) and copies a few files of each here.
+
+Audio files are named `<item>_<system>.wav`. `wavegen listen samples/` starts a MUSHRA test of every
+item that has a reference (`clean` or `original`): one trial per utterance, one stimulus per system, with
+the hidden reference and the 3.5 kHz anchor added; `--type acr` rates every file on its own and `--type ab`
+compares two systems of the same item. `wavegen listen samples/ --gallery -o gallery/` writes a page with
+a player and a spectrogram for every file. These are demo-size models trained for minutes on generated
+speech and scikit-learn's digits, not the real corpora: listen to them as what the demos reach.
+
+{sections}"""
+
+
 def main(argv: list[str]) -> int:
-    train_all()
+    if "--publish-only" not in argv:
+        train_all()
+    for path in publish(Path("samples")):
+        print(path)
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
