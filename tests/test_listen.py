@@ -19,7 +19,7 @@ from tests.listening import free_port, live_server, post, request, wait_for, wri
 from wavegen import listen
 from wavegen.errors import WavegenError
 from wavegen.listen.design import load_design
-from wavegen.listen.report import analyse, format_report, mean_interval
+from wavegen.listen.report import analyse, format_report, mean_interval, plot_report
 from wavegen.listen.server import participant_token
 from wavegen.listen.store import AnswerStore, export_csv, read_csv
 
@@ -199,6 +199,26 @@ def test_acr_and_ab_answers_are_validated(samples, tmp_path):
                                                                                         choice["system"])]
 
 
+def test_abx_serves_the_participants_x_and_scores_the_identification(samples, tmp_path):
+    from wavegen.listen.server import abx_x
+    test = listen.open_test(samples, kind="abx", results=tmp_path / "r")
+    assert all(t["reference"] is None and len(t["stimuli"]) == 2 for t in test.trials)
+    xs = {abx_x(test, f"p{i}", 0) for i in range(40)}
+    assert xs == {s["key"] for s in test.trials[0]["stimuli"]}          # X is A for some, B for others
+    with live_server(test) as port:
+        session = _session(port, "p1")
+        x = abx_x(test, "p1", 0)
+        assert request(port, "GET", "/audio/0/x?participant=p1")[1] == (test.folder / next(
+            s["file"] for s in test.trials[0]["stimuli"] if s["key"] == x)).read_bytes()
+        assert request(port, "GET", "/audio/0/x")[0] == 400                 # whose X?
+        assert all(t["x"] and t["reference"] is None for t in session["trials"])
+        other = next(s["key"] for s in test.trials[0]["stimuli"] if s["key"] != x)
+        assert post(port, "/api/answer", {"participant": "p1", "trial": 0, "choice": other})[0] == 200
+        assert post(port, "/api/answer", {"participant": "p2", "trial": 0, "choice": abx_x(test, "p2", 0)})[0] == 200
+    rows = {r["participant"]: r for r in AnswerStore(test.database).rows()}
+    assert (rows["p1"]["score"], rows["p2"]["score"]) == (0.0, 1.0)
+
+
 def test_answers_change_until_the_trial_is_complete(mushra):
     with live_server(mushra) as port:
         for answer in _ratings(mushra, 0, 30) + _ratings(mushra, 0, 70):
@@ -349,8 +369,9 @@ t,acr,E,2,tts,4,,
 def test_the_report_on_a_hand_made_file(tmp_path):
     rows = HAND_MADE.splitlines()
     ab = [f"t,ab,P{i},{i},a vs b,,{'a' if i < 9 else 'b'}," for i in range(10)]
+    abx = [f"t,abx,Q{i},{i},a vs c,{int(i < 7)},a," for i in range(10)]
     path = tmp_path / "answers.csv"
-    path.write_text("\n".join(rows + ab) + "\n")
+    path.write_text("\n".join(rows + ab + abx) + "\n")
     report = analyse(read_csv(path))
     # B rated the hidden reference below 90 in 1 of 4 trials (25 % > 15 %); C's 90 is not below 90.
     assert list(report.excluded) == ["B"] and "1 of 4 trials" in report.excluded["B"]
@@ -371,8 +392,14 @@ def test_the_report_on_a_hand_made_file(tmp_path):
     assert (pref["first"], pref["n"], pref["first_count"]) == ("a", 10, 9)
     assert pref["p"] == pytest.approx(22 / 1024)
     assert pref["low"] == pytest.approx(0.5550, abs=1e-4) and pref["high"] == pytest.approx(0.9975, abs=1e-4)
+    (told,) = report.identification
+    # X identified in 7 of 10: one-sided p = (120 + 45 + 10 + 1) / 1024; Clopper–Pearson [0.3475, 0.9333]
+    assert (told["n"], told["correct"]) == (10, 7) and told["p"] == pytest.approx(176 / 1024)
+    assert told["low"] == pytest.approx(0.3475, abs=1e-4) and told["high"] == pytest.approx(0.9333, abs=1e-4)
     text = format_report(report)
-    assert "excluded 'B'" in text and "sysX" in text and "0.0215" in text
+    assert "excluded 'B'" in text and "sysX" in text and "0.0215" in text and "0.1719" in text
+    from PIL import Image
+    assert Image.open(plot_report(report, tmp_path / "report.png")).size[0] > 1000     # four panels
 
 
 def test_mean_interval_of_one_value_has_no_bounds():

@@ -83,7 +83,7 @@ def _take_test(driver, port, participant, answer_trial):
 def _stimulus_keys(driver):
     from selenium.webdriver.common.by import By
     return [b.get_attribute("data-key") for b in driver.find_elements(By.CSS_SELECTOR, "button.play")
-            if b.get_attribute("data-key") != "ref"]
+            if b.get_attribute("data-key") not in ("ref", "x")]
 
 
 def _stored(test, participant):
@@ -185,3 +185,36 @@ def test_ab_in_a_browser(browser, tmp_path):
     assert len(seen) == 3 and stored == given and len(rows) == 3
     assert {r["system"] for r in rows} == {"enhanced vs noisy"}
     _check_csv(test, rows, tmp_path)
+
+
+def test_abx_in_a_browser(browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from wavegen.listen.server import abx_x
+    (tmp_path / "samples").mkdir()
+    write_samples(tmp_path / "samples", items=("u1", "u2", "u3", "u4"))
+    test = listen.open_test(tmp_path / "samples", kind="abx", results=tmp_path / "results")
+
+    def identify(driver, trial):
+        keys = _stimulus_keys(driver)
+        assert driver.find_elements(By.ID, "play-ref") == []             # no reference in ABX
+        for key in keys:
+            driver.find_element(By.ID, f"play-{key}").click()
+        assert not driver.find_element(By.ID, f"choose-{keys[0]}").is_enabled()   # X not heard yet
+        driver.find_element(By.ID, "play-x").click()
+        pick = keys[trial % 2]
+        driver.find_element(By.ID, f"choose-{pick}").click()
+        _wait(driver, lambda d: "chosen" in d.find_element(By.ID, f"choose-{pick}").get_attribute("class"))
+        return {"choice": pick}
+
+    with live_server(test) as port:
+        given, seen = _take_test(browser, port, "listener-4", identify)
+        stored, rows = _stored(test, "listener-4")
+    assert len(seen) == 4 and stored == given and len(rows) == 4
+    by_name = {t["name"]: i for i, t in enumerate(test.trials)}
+    for row in rows:
+        trial = by_name[row["trial"]]
+        x_system = next(s["system"] for s in test.trials[trial]["stimuli"]
+                        if s["key"] == abx_x(test, "listener-4", trial))
+        assert row["score"] == float(row["choice"] == x_system)      # 1 when X was identified
+    _check_csv(test, rows, tmp_path)
+

@@ -353,13 +353,14 @@ def publish(exp_dir, destination, overwrite):
 Examples:
   wavegen listen samples/                          # MUSHRA test of the committed samples, on 127.0.0.1:8000
   wavegen listen samples/ --type ab                # AB preference between every two systems of an item
+  wavegen listen samples/ --type abx               # can listeners tell those two systems apart?
   wavegen listen test.yaml --results listen-results/my-test
   wavegen listen samples/ --host 0.0.0.0 --participant ana --participant ben   # links with tokens
   wavegen listen --report listen-results/samples-mushra     # means, 95 % intervals, screening, plot, CSV
   wavegen listen samples/ --gallery -o gallery/             # static page: a player and spectrogram per file
 """)
 @click.argument("source", required=False, type=click.Path(path_type=Path, exists=True))
-@click.option("--type", "kind", type=click.Choice(["mushra", "acr", "ab"]),
+@click.option("--type", "kind", type=click.Choice(["mushra", "acr", "ab", "abx"]),
               help="Test type [default: the test file's, or mushra for a samples folder].")
 @click.option("--results", type=click.Path(path_type=Path, file_okay=False),
               help="Where the test's stimuli and answers live [default: listen-results/NAME-TYPE]. "
@@ -375,7 +376,7 @@ Examples:
 @click.option("-o", "--out", type=click.Path(path_type=Path, file_okay=False),
               help="Folder for --report or --gallery output [default: the results folder; gallery/ for --gallery].")
 def listen(source, kind, results, host, port, mid_anchor, participants, report_on, gallery, out):
-    """Run a listening test (MUSHRA, ACR/MOS or AB) in the browser, report on one, or write a gallery.
+    """Run a listening test (MUSHRA, ACR/MOS, AB or ABX) in the browser, report on one, or write a gallery.
 
     SOURCE is a samples folder (files named ITEM_SYSTEM.wav; the system
     clean, original or reference is the item's reference), a test file

@@ -3,7 +3,7 @@
 A test file (YAML or JSON)::
 
     name: segan-demo
-    type: mushra                 # mushra (ITU-R BS.1534-3) | acr (ITU-T P.800) | ab
+    type: mushra                 # mushra (ITU-R BS.1534-3) | acr (ITU-T P.800) | ab | abx
     instructions: Rate how close each version sounds to the reference.
     mid_anchor: false            # MUSHRA: add the optional 7 kHz low-pass anchor
     trials:
@@ -17,7 +17,8 @@ stimulus; the system named ``clean``, ``original`` or ``reference`` is the
 item's reference. MUSHRA makes one trial per item with a reference (the other
 systems, the hidden reference and the 3.5 kHz anchor as stimuli); ACR rates
 every file on its own; AB pairs every two systems of an item, with the
-reference, where there is one, to compare against.
+reference, where there is one, to compare against; ABX takes the same pairs and
+asks which of the two a third playback, X (one of them at random), is.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from pathlib import Path
 
 from wavegen.errors import WavegenError
 
-TYPES = ("mushra", "acr", "ab")
+TYPES = ("mushra", "acr", "ab", "abx")
+PAIRED = ("ab", "abx")               # trials of exactly two stimuli, answered by a choice
 REFERENCE_NAMES = ("clean", "original", "reference")
 MUSHRA_MAX_STIMULI = 12                     # BS.1534-3 §5.1: no more than 12 signals per trial
 HIDDEN_REFERENCE = "reference"
@@ -69,6 +71,7 @@ def default_instructions(kind: str) -> str:
                   "close it is to the reference. One of them is the reference itself: rate it 100.",
         "acr": "Listen to the recording and rate its overall quality from 1 (bad) to 5 (excellent).",
         "ab": "Listen to both versions (and the reference, where there is one) and choose the one you prefer.",
+        "abx": "Listen to A, B and X. X is either A or B: say which.",
     }[kind]
 
 
@@ -154,12 +157,13 @@ def design_from_folder(folder: Path, kind: str) -> TestDesign:
                 trials.append(Trial(label, others, reference))
             elif kind == "acr":
                 trials += [Trial(f"{label}/{s}", {s: p}) for s, p in files.items()]
-            elif kind == "ab":
-                trials += [Trial(f"{label}/{a}-vs-{b}", {a: others[a], b: others[b]}, reference)
+            elif kind in PAIRED:
+                trials += [Trial(f"{label}/{a}-vs-{b}", {a: others[a], b: others[b]},
+                                 reference if kind == "ab" else None)
                            for a, b in itertools.combinations(sorted(others), 2)]
     if not trials:
         need = {"mushra": "an item with a reference (…_clean, …_original or …_reference) and another system",
-                "ab": "an item with two systems besides its reference", "acr": "an audio file"}[kind]
+                "ab": "an item with two systems besides its reference", "acr": "an audio file"}[kind.rstrip("x")]
         raise WavegenError(f"{folder}: nothing for a {kind.upper()} test: needs {need}")
     design = TestDesign(name=folder.resolve().name, type=kind, trials=trials,
                         instructions=default_instructions(kind), source=folder)
@@ -192,8 +196,9 @@ def check_design(design: TestDesign) -> None:
                                    f"anchors; BS.1534-3 allows at most {MUSHRA_MAX_STIMULI}")
         elif design.type == "acr" and len(trial.stimuli) != 1:
             raise WavegenError(f"{where}: trial {trial.name}: an ACR trial rates exactly one stimulus")
-        elif design.type == "ab" and len(trial.stimuli) != 2:
-            raise WavegenError(f"{where}: trial {trial.name}: an AB trial compares exactly two stimuli")
+        elif design.type in PAIRED and len(trial.stimuli) != 2:
+            raise WavegenError(f"{where}: trial {trial.name}: an {design.type.upper()} trial compares exactly "
+                               f"two stimuli")
 
 
 def stimulus_key(secret: str, trial: str, system: str) -> str:

@@ -7,6 +7,9 @@
 - ACR (ITU-T P.800): the mean opinion score per system, the same interval.
 - AB: per pair of systems, each one's share of the choices, the two-sided exact
   binomial test against no preference (p = 0.5) and the Clopper–Pearson interval.
+- ABX: per pair, the share of trials where X was identified, the one-sided exact
+  binomial test against guessing (can listeners tell the two apart?) and the
+  Clopper–Pearson interval.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ REFERENCE_FLOOR, SCREENING_SHARE = 90.0, 0.15
 class Report:
     scores: list[dict] = field(default_factory=list)        # {type, system, n, mean, low, high}
     preferences: list[dict] = field(default_factory=list)   # {pair, first, second, n, first_count, share, low, high, p}
+    identification: list[dict] = field(default_factory=list)  # {pair, n, correct, share, low, high, p}
     excluded: dict[str, str] = field(default_factory=dict)  # participant → reason
     participants: int = 0
 
@@ -63,8 +67,12 @@ def analyse(rows: list[dict]) -> Report:
     kept = [r for r in rows if r["participant"] not in report.excluded]
     by_system: dict[tuple[str, str], list[float]] = defaultdict(list)
     choices: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    identified: dict[str, list[float]] = defaultdict(list)
     for row in kept:
-        if row["type"] == "ab":
+        if row["type"] == "abx":
+            if row["score"] is not None:
+                identified[row["system"]].append(row["score"])
+        elif row["type"] == "ab":
             if row["choice"]:
                 choices[row["system"]][row["choice"]] += 1
         elif row["score"] is not None:
@@ -81,6 +89,11 @@ def analyse(rows: list[dict]) -> Report:
         ci = test.proportion_ci(confidence_level=0.95, method="exact")
         report.preferences.append({"pair": pair, "first": first, "second": second, "n": n, "first_count": k,
                                    "share": k / n, "low": ci.low, "high": ci.high, "p": test.pvalue})
+    for pair, correct in sorted(identified.items()):
+        n, k = len(correct), int(sum(correct))
+        ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="exact")
+        report.identification.append({"pair": pair, "n": n, "correct": k, "share": k / n, "low": ci.low,
+                                      "high": ci.high, "p": binomtest(k, n, 0.5, alternative="greater").pvalue})
     return report
 
 
@@ -99,6 +112,11 @@ def format_report(report: Report) -> str:
         for p in report.preferences:
             lines.append(f"{p['pair']:<34} {p['n']:>5}  {p['first']} {100 * p['share']:5.1f} %    "
                          f"[{100 * p['low']:.1f}, {100 * p['high']:.1f}] %  {p['p']:.4f}")
+    if report.identification:
+        lines += ["", f"{'ABX pair':<34} {'n':>5}  X identified  95 % interval   p (vs guessing)"]
+        for p in report.identification:
+            lines.append(f"{p['pair']:<34} {p['n']:>5}  {100 * p['share']:6.1f} %     "
+                         f"[{100 * p['low']:.1f}, {100 * p['high']:.1f}] %  {p['p']:.4f}")
     return "\n".join(lines)
 
 
@@ -109,9 +127,11 @@ def plot_report(report: Report, path: str | Path, title: str = "") -> Path:
     import matplotlib.pyplot as plt
     from wavegen.core.files import save_figure
     kinds = sorted({s["type"] for s in report.scores})
-    panels = len(kinds) + bool(report.preferences)
+    panels = len(kinds) + bool(report.preferences) + bool(report.identification)
     figure, axes = plt.subplots(1, max(panels, 1), figsize=(5.5 * max(panels, 1), 3.8), squeeze=False)
-    for ax, kind in zip(axes[0], kinds):
+    axes = iter(axes[0])
+    for kind in kinds:
+        ax = next(axes)
         rows = [s for s in report.scores if s["type"] == kind]
         means = [s["mean"] for s in rows]
         errors = [[0 if math.isnan(s["low"]) else s["mean"] - s["low"] for s in rows],
@@ -123,17 +143,26 @@ def plot_report(report: Report, path: str | Path, title: str = "") -> Path:
         ax.grid(axis="x", alpha=0.3)
         ax.invert_yaxis()
     if report.preferences:
-        ax = axes[0][len(kinds)]
-        rows = report.preferences
-        shares = [100 * p["share"] for p in rows]
-        ax.barh(range(len(rows)), shares, color="#2f855a")
-        ax.barh(range(len(rows)), [100 - s for s in shares], left=shares, color="#c05621")
-        ax.errorbar(shares, range(len(rows)), xerr=[[s - 100 * p["low"] for s, p in zip(shares, rows)],
-                                                   [100 * p["high"] - s for s, p in zip(shares, rows)]],
-                    fmt="none", color="k", capsize=4)
-        ax.axvline(50, color="k", lw=0.8, ls=":")
-        ax.set_yticks(range(len(rows)), [f"{p['first']} | {p['second']}\n(p = {p['p']:.3f})" for p in rows])
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("preference share, % (left system, 95 % interval)")
-        ax.invert_yaxis()
+        _shares(next(axes), report.preferences, "share",
+                [f"{p['first']} | {p['second']}\n(p = {p['p']:.3f})" for p in report.preferences],
+                "preference share, % (left system, 95 % interval)")
+    if report.identification:
+        _shares(next(axes), report.identification, "share",
+                [f"{p['pair']}\n(p = {p['p']:.3f})" for p in report.identification],
+                "X identified, % (95 % interval; 50 = guessing)")
     return save_figure(figure, path, title=title)
+
+
+def _shares(ax, rows: list[dict], key: str, labels: list[str], xlabel: str) -> None:
+    """Horizontal bars of a share (%) and its complement, with the interval and a line at 50 %."""
+    shares = [100 * p[key] for p in rows]
+    ax.barh(range(len(rows)), shares, height=0.5, color="#2f855a")
+    ax.barh(range(len(rows)), [100 - s for s in shares], left=shares, height=0.5, color="#c05621")
+    ax.errorbar(shares, range(len(rows)), xerr=[[s - 100 * p["low"] for s, p in zip(shares, rows)],
+                                               [100 * p["high"] - s for s, p in zip(shares, rows)]],
+                fmt="none", color="k", capsize=4)
+    ax.axvline(50, color="k", lw=0.8, ls=":")
+    ax.set_yticks(range(len(rows)), labels)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(xlabel)
+    ax.invert_yaxis()

@@ -4,7 +4,7 @@ Routes: ``/`` the test page and its two static files, ``/api/session`` (the
 participant's trials in their own shuffled order, with what they answered so
 far), ``/api/answer`` and ``/api/complete`` (validated, stored at once) and
 ``/audio/<trial>/<key>`` (looked up in the test's own list of files: no URL is
-ever turned into a path). Beyond loopback every request carries the
+ever turned into a path; ``x``, in an ABX test, is the participant's X). Beyond loopback every request carries the
 participant's token, an HMAC of their id under the test's secret.
 """
 
@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from wavegen.listen.design import PAIRED
 from wavegen.listen.prepare import REFERENCE_KEY, PreparedTest
 from wavegen.listen.store import AnswerStore
 
@@ -54,6 +55,9 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+X_KEY = "x"
+
+
 def participant_order(test: PreparedTest, participant: str) -> tuple[list[int], dict[int, list[str]]]:
     """Trial order and each trial's stimulus order for one participant: random, and the same every visit."""
     seed = int.from_bytes(hashlib.sha256(f"{test.secret}\0{participant}".encode()).digest()[:8], "big")
@@ -66,6 +70,12 @@ def participant_order(test: PreparedTest, participant: str) -> tuple[list[int], 
         rng.shuffle(keys)
         stimuli[i] = keys
     return trials, stimuli
+
+
+def abx_x(test: PreparedTest, participant: str, trial: int) -> str:
+    """Which of an ABX trial's two stimuli is this participant's X: a coin toss of its own, fixed per visit."""
+    keys = sorted(s["key"] for s in test.trials[trial]["stimuli"])
+    return keys[hashlib.sha256(f"{test.secret}\0{participant}\0{trial}\0x".encode()).digest()[0] & 1]
 
 
 def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
@@ -111,6 +121,7 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
             trials.append({
                 "trial": i,
                 "reference": f"/audio/{i}/{REFERENCE_KEY}?{token}" if entry["reference"] else None,
+                "x": f"/audio/{i}/{X_KEY}?{token}" if test.type == "abx" else None,
                 "stimuli": [{"key": k, "audio": f"/audio/{i}/{k}?{token}"} for k in stimulus_order[i]],
                 "answers": {k: (v["score"] if v["choice"] is None else _key_of(i, v["choice"]))
                             for k, v in given.items()},
@@ -126,10 +137,12 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
         participant = check_participant(body.get("participant"), body.get("token"))
         trial = check_trial(body.get("trial"))
         name = test.trials[trial]["name"]
-        if test.type == "ab":
+        if test.type in PAIRED:
             chosen = stimulus_of(trial, body.get("choice"))
             pair = " vs ".join(sorted(s["system"] for s in test.trials[trial]["stimuli"]))
-            stored = store.answer(participant, name, "choice", pair, choice=chosen["system"])
+            # ABX: the score is 1 when the choice is X, else 0.
+            correct = float(chosen["key"] == abx_x(test, participant, trial)) if test.type == "abx" else None
+            stored = store.answer(participant, name, "choice", pair, choice=chosen["system"], score=correct)
         else:
             stimulus = stimulus_of(trial, body.get("stimulus"))
             low, high = SCALES[test.type]
@@ -148,7 +161,7 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
         trial = check_trial(body.get("trial"))
         name = test.trials[trial]["name"]
         given = store.answers_of(participant).get(name, {})
-        needed = {"choice"} if test.type == "ab" else {s["key"] for s in test.trials[trial]["stimuli"]}
+        needed = {"choice"} if test.type in PAIRED else {s["key"] for s in test.trials[trial]["stimuli"]}
         missing = needed - set(given)
         if missing:
             raise BadRequest(400, f"trial {trial}: {len(missing)} stimulus(i) still without an answer")
@@ -163,7 +176,10 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
             trial = int(request.path_params["trial"])
         except ValueError:
             trial = -1
-        path = test.audio_file(trial, request.path_params["key"])
+        key = request.path_params["key"]
+        if key == X_KEY and test.type == "abx" and 0 <= trial < len(test.trials):
+            key = abx_x(test, check_participant(q.get("participant"), q.get("token")), trial)
+        path = test.audio_file(trial, key)
         if path is None or not path.is_file():
             raise BadRequest(404, "not found")
         return FileResponse(path, media_type="audio/wav")

@@ -113,6 +113,7 @@ async function renderTrial(trial, index, total) {
   try {
     const loads = trial.stimuli.map((s) => load(s.key, s.audio));
     if (trial.reference) loads.push(load("ref", trial.reference));
+    if (trial.x) loads.push(load("x", trial.x));
     await Promise.all(loads);
   } catch (error) {
     status(error.message, true);
@@ -123,7 +124,8 @@ async function renderTrial(trial, index, total) {
   const played = new Set(answered);
   const next = element("button", { type: "button", id: "next", disabled: "" },
                        index + 1 === total ? "Finish" : "Next trial");
-  const needed = state.session.type === "ab" ? ["choice"] : trial.stimuli.map((s) => s.key);
+  const paired = state.session.type === "ab" || state.session.type === "abx";
+  const needed = paired ? ["choice"] : trial.stimuli.map((s) => s.key);
   const refresh = () => { next.disabled = !needed.every((k) => answered.has(k)); };
 
   // Answers go one after another, so a slider moved quickly ends with its last value stored.
@@ -179,24 +181,28 @@ async function renderTrial(trial, index, total) {
     if (played.has(stimulus.key)) choices.disabled = false;
     controls.append(playButton(stimulus.key, "Play", () => { choices.disabled = false; }), choices);
   } else {
-    const heard = new Set(played.size ? trial.stimuli.map((s) => s.key) : []);
+    // AB: which do you prefer? ABX: X is one of A and B, which? Choices open once everything was heard.
+    const toHear = [...trial.stimuli.map((s) => s.key), ...(trial.x ? ["x"] : [])];
+    const heard = new Set(played.size ? toHear : []);
+    const hear = (key) => {
+      heard.add(key);
+      if (heard.size === toHear.length) choose.forEach((b) => { b.disabled = false; });
+    };
     const pick = element("div", { class: "choices" });
     const choose = trial.stimuli.map((stimulus, i) => {
       const label = String.fromCharCode(65 + i);
       const button = element("button", { type: "button", id: `choose-${stimulus.key}`, class: "choose" },
-                             `I prefer ${label}`);
-      button.disabled = heard.size < trial.stimuli.length;
+                             trial.x ? `X is ${label}` : `I prefer ${label}`);
+      button.disabled = heard.size < toHear.length;
       if (trial.answers.choice === stimulus.key) button.classList.add("chosen");
       button.addEventListener("click", async () => {
         await send({ choice: stimulus.key }, "choice");
         if (answered.has("choice")) choose.forEach((b) => b.classList.toggle("chosen", b === button));
       });
-      controls.append(playButton(stimulus.key, label, () => {
-        heard.add(stimulus.key);
-        if (heard.size === trial.stimuli.length) choose.forEach((b) => { b.disabled = false; });
-      }));
+      controls.append(playButton(stimulus.key, label, () => hear(stimulus.key)));
       return button;
     });
+    if (trial.x) controls.append(playButton("x", "X", () => hear("x")));
     pick.append(...choose);
     page.append(pick);
   }
