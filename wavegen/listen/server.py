@@ -35,6 +35,7 @@ STATIC = {"": ("index.html", "text/html; charset=utf-8"),
           "listen.js": ("listen.js", "text/javascript; charset=utf-8"),
           "listen.css": ("listen.css", "text/css; charset=utf-8")}
 SCALES = {"mushra": (0, 100), "acr": (1, 5)}
+MAX_BODY = 4096
 
 
 class BadRequest(Exception):
@@ -190,6 +191,9 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
             try:
                 body = None
                 if post:
+                    length = request.headers.get("content-length") or "0"
+                    if not length.isdigit() or int(length) > MAX_BODY:
+                        raise BadRequest(413, f"an answer is at most {MAX_BODY} bytes")
                     try:
                         body = await request.json()
                     except ValueError:
