@@ -17,6 +17,7 @@ import logging
 import math
 import random
 import re
+from urllib.parse import quote
 from importlib import resources
 
 from starlette.applications import Starlette
@@ -114,7 +115,7 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
         store.begin(participant)
         order, stimulus_order = participant_order(test, participant)
         answers, completed = store.answers_of(participant), store.completed_by(participant)
-        token = f"participant={_quote(participant)}" + (f"&token={q.get('token')}" if require_token else "")
+        token = f"participant={quote(participant, safe='')}" + (f"&token={q.get('token')}" if require_token else "")
         trials = []
         for i in order:
             entry = test.trials[i]
@@ -129,7 +130,7 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
                 "completed": entry["name"] in completed,
             })
         return JSONResponse({"test": test.name, "type": test.type, "instructions": test.instructions,
-                             "scale": SCALES.get(test.type), "trials": trials})
+                             "trials": trials})
 
     def _key_of(trial: int, system: str) -> str | None:
         return next((s["key"] for s in test.trials[trial]["stimuli"] if s["system"] == system), None)
@@ -212,11 +213,6 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
         Route("/api/complete", handler(complete, post=True), methods=["POST"]),
         Route("/audio/{trial}/{key}", handler(audio)),
     ])
-
-
-def _quote(text: str) -> str:
-    from urllib.parse import quote
-    return quote(text, safe="")
 
 
 def serve(test: PreparedTest, host: str = "127.0.0.1", port: int = 8000, *, require_token: bool = False) -> None:
