@@ -203,6 +203,8 @@ def test_abx_serves_the_participants_x_and_scores_the_identification(samples, tm
     from wavegen.listen.server import abx_x
     test = listen.open_test(samples, kind="abx", results=tmp_path / "r")
     assert all(t["reference"] is None and len(t["stimuli"]) == 2 for t in test.trials)
+    lengths = {sf.info(test.folder / s["file"]).frames for s in test.trials[0]["stimuli"]}
+    assert len(lengths) == 1                                # a length never tells X apart
     xs = {abx_x(test, f"p{i}", 0) for i in range(40)}
     assert xs == {s["key"] for s in test.trials[0]["stimuli"]}          # X is A for some, B for others
     with live_server(test) as port:

@@ -1,8 +1,8 @@
 """A test's results folder: its stimuli as served, the MUSHRA anchors, the test as run, a secret.
 
 ``prepare_test(design, folder)`` writes ``folder/audio/<trial>/<key>.wav`` (each trial
-at one sample rate and, for MUSHRA, one length, so that switching between stimuli
-keeps the playback position), ``test.json`` and ``secret``. Running it again on the
+at one sample rate and, where stimuli are compared, one length, so that switching
+between them keeps the playback position), ``test.json`` and ``secret``. Running it again on the
 same test reuses the folder (the answers stay); a different test in the same
 folder is refused, so no answers are ever mixed or lost.
 """
@@ -123,7 +123,9 @@ def _prepare_trial(design: TestDesign, index: int, secret: str, folder: Path) ->
             signals[anchor] = low_pass(ref_signal, rate, ANCHOR_CUTOFF_HZ[anchor])
     everything = [*signals.values(), *([ref_signal] if ref_signal is not None else [])]
     channels = {a.shape[0] for a in everything}
-    length = max(a.shape[1] for a in everything) if design.type == "mushra" else None
+    # One length where stimuli are compared (MUSHRA, AB, ABX): switching keeps the position, and in ABX
+    # a length would tell X apart.
+    length = max(a.shape[1] for a in everything) if design.type != "acr" else None
     fit = lambda a: _fit(a, 1 if len(channels) > 1 else a.shape[0], length)   # noqa: E731
     out = folder / "audio" / str(index)
     stimuli = []
