@@ -44,7 +44,7 @@ RECIPES = [
 ]
 
 
-# Published folder ← experiment: what each folder shows (for samples/README.md) and how its files are named.
+# Published folder ← (experiment, its command, what the folder shows); samples/README.md says all three.
 PUBLISHED = {
     "segan-demo": ("exp/segan-demo", "wavegen recipe segan --data demo",
                    "SEGAN speech enhancement: the same held-out utterances clean (reference), noisy and enhanced."),
@@ -70,6 +70,9 @@ PUBLISHED = {
     "pixelcnn-digits": ("exp/pixelcnn-digits", "wavegen recipe pixelcnn --data digits",
                         "Gated PixelCNN: samples (cached sampling path)."),
 }
+# Other checkpoints a folder's files come from: (experiment, its command).
+ALSO = {"vocoder-demo": [("exp/wavenet-vocoder-demo", "wavegen recipe wavenet --data ljspeech "
+                          + " ".join(WAVENET_VOCODER))]}
 CLIPS = 4                               # generated clips published per SC09 model
 
 
@@ -116,7 +119,6 @@ def published_names(folder: str, samples: Path) -> dict[Path, str]:
 def publish(destination: Path) -> list[Path]:
     """Copy every finished experiment's chosen files into ``destination`` (16-bit WAV) and write its README."""
     from wavegen.audio.io import read_audio, write_audio
-    from wavegen.core.checkpoint import read_checkpoint
     from wavegen.core.files import atomic_output, write_text_atomic
     written, sections = [], []
     for folder, (exp_dir, how, what) in PUBLISHED.items():
@@ -140,15 +142,23 @@ def publish(destination: Path) -> list[Path]:
             real = write_real_recordings(exp_dir, {n.split("-")[0] for n in listed}, target)
             written += list(real.values())
             listed = sorted([*listed, *real])
-        header, _ = read_checkpoint(exp_dir / "model.safetensors")
         results = exp_dir / "results.txt"
         summary = results.read_text().strip() if results.is_file() else ""
-        sections.append(f"## {folder}/\n\n{what}\n\n- made by: `{how}`\n- checkpoint: `{exp_dir}/model.safetensors` "
-                        f"(step {header['step']}, sha256 {header['sha256'][:16]}…)\n- files: "
+        made_by = [f"- made by: `{how}`\n- checkpoint: {_checkpoint(exp_dir)}"]
+        made_by += [f"- with: `{command}`\n- checkpoint: {_checkpoint(Path(other))}"
+                    for other, command in ALSO.get(folder, [])]
+        sections.append(f"## {folder}/\n\n{what}\n\n" + "\n".join(made_by) + "\n- files: "
                         + ", ".join(f"`{n}`" for n in listed)
                         + (f"\n\n```\n{summary}\n```" if summary else "") + "\n")
     write_text_atomic(destination / "README.md", README.format(sections="\n".join(sections)))
     return written
+
+
+def _checkpoint(exp_dir: Path) -> str:
+    """`exp/…/model.safetensors` (step N, sha256 …): which weights made the files."""
+    from wavegen.core.checkpoint import read_checkpoint
+    header, _ = read_checkpoint(exp_dir / "model.safetensors")
+    return f"`{exp_dir}/model.safetensors` (step {header['step']}, sha256 {header['sha256'][:16]}…)"
 
 
 def write_real_recordings(exp_dir: Path, speakers: set[str], target: Path) -> dict[str, Path]:
