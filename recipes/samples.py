@@ -62,13 +62,14 @@ PUBLISHED = {
     "vae-digits": ("exp/vae-digits", "wavegen recipe vae --data digits",
                    "VAE: test reconstructions, prior samples and latent interpolations."),
     "cvae-digits": ("exp/cvae-digits", "wavegen recipe cvae --data digits",
-                    "Conditional VAE: one latent per row under every class."),
+                    "Conditional VAE: reconstructions, latent interpolations and one latent per row under "
+                    "every class."),
     "dcgan-digits": ("exp/dcgan-digits", "wavegen recipe dcgan --data digits",
                      "DCGAN: samples and latent interpolations."),
     "cgan-digits": ("exp/cgan-digits", "wavegen recipe cgan --data digits",
-                    "Conditional GAN: one latent per row under every class."),
+                    "Conditional GAN: one latent per row under every class, and latent interpolations."),
     "pixelcnn-digits": ("exp/pixelcnn-digits", "wavegen recipe pixelcnn --data digits",
-                        "Gated PixelCNN: samples (cached sampling path)."),
+                        "Gated PixelCNN (class-conditional): samples of every class, cached sampling path."),
 }
 # Other checkpoints a folder's files come from: (experiment, its command).
 ALSO = {"vocoder-demo": [("exp/wavenet-vocoder-demo", "wavegen recipe wavenet --data ljspeech "
