@@ -24,7 +24,7 @@ demo: $(BIN)/.installed
 test: $(BIN)/.installed
 	$(BIN)/pytest -q
 
-# Train every demo recipe (resumable; about two hours on 2 CPU cores from nothing) and copy a few
+# Train every demo recipe (resumable; about 70 minutes on 2 CPU cores from nothing) and copy a few
 # files of each into samples/, with samples/README.md saying which command and checkpoint made them.
 samples: $(BIN)/.installed
 	$(BIN)/python -m recipes.samples

@@ -106,9 +106,11 @@ def published_names(folder: str, samples: Path) -> dict[Path, str]:
                     found[p] = f"{p.stem[:-len(name) - 1]}_{published}.wav"
         return found
     if folder == "wavenet-demo":
-        # <speaker>-seed<seed>-<i>.wav → <speaker>-<i>_wavenet.wav
-        return {p: f"{p.stem.split('-')[0]}-{p.stem.rsplit('-', 1)[1]}_wavenet.wav" for p in files
-                if p.suffix == ".wav"}
+        # <speaker>-seed<seed>-<i>.wav → <speaker>_wavenet.wav (<speaker>-<i>_wavenet.wav if several)
+        wavs = [p for p in files if p.suffix == ".wav"]
+        several = len({p.stem.split("-")[0] for p in wavs}) < len(wavs)
+        return {p: f"{p.stem.split('-')[0]}{'-' + p.stem.rsplit('-', 1)[1] if several else ''}_wavenet.wav"
+                for p in wavs}
     if folder in ("specgan-demo", "wavegan-demo"):
         model = folder.split("-")[0]
         clips = [p for p in files if p.suffix == ".wav"][:CLIPS]
@@ -140,7 +142,7 @@ def publish(destination: Path) -> list[Path]:
                 written.append(target / name)
         listed = sorted(set(names.values()))
         if folder == "wavenet-demo":
-            real = write_real_recordings(exp_dir, {n.split("-")[0] for n in listed}, target)
+            real = write_real_recordings(exp_dir, {n.split("-")[0].split("_")[0] for n in listed}, target)
             written += list(real.values())
             listed = sorted([*listed, *real])
         results = exp_dir / "results.txt"
@@ -163,7 +165,7 @@ def _checkpoint(exp_dir: Path) -> str:
 
 
 def write_real_recordings(exp_dir: Path, speakers: set[str], target: Path) -> dict[str, Path]:
-    """One real held-out recording per speaker, ``<speaker>-real_real.wav``, from the recipe's own corpus cache."""
+    """One real held-out recording per speaker, ``<speaker>_real.wav``, from the recipe's own corpus cache."""
     from wavegen.audio.io import write_audio
     from wavegen.data.corpora import CorpusManifest
     data = json.loads((exp_dir / "stages" / "prepare.json").read_text())["result"]
@@ -172,7 +174,7 @@ def write_real_recordings(exp_dir: Path, speakers: set[str], target: Path) -> di
     for speaker in sorted(speakers):
         name = next((n for n in manifest.names("test") if Path(n).name.startswith(speaker)), None)
         if name is not None:
-            written[f"{speaker}-real_real.wav"] = write_audio(target / f"{speaker}-real_real.wav",
+            written[f"{speaker}_real.wav"] = write_audio(target / f"{speaker}_real.wav",
                                                               manifest.audio(name), manifest.sample_rate,
                                                               subtype="PCM_16")
     return written
@@ -182,7 +184,7 @@ README = """# samples
 
 Examples made by checkpoints this project trained with its demo recipes, small enough to commit.
 `make samples` regenerates the folder: it runs every demo recipe (`recipes/samples.py`; finished stages
-are skipped, about two hours on a 2-core CPU from nothing) and copies a few files of each here.
+are skipped; about 70 minutes on a 2-core CPU from nothing) and copies a few files of each here.
 
 Audio files are named `<item>_<system>.wav`. `wavegen listen samples/` starts a MUSHRA test of every
 item that has a reference (`clean` or `original`): one trial per utterance, one stimulus per system, with
@@ -202,3 +204,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
