@@ -40,7 +40,7 @@ def main() -> int:
             time.sleep(0.1)
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium")
-        for flag in ("--headless=new", "--no-sandbox", "--window-size=1000,640", "--mute-audio"):
+        for flag in ("--headless=new", "--no-sandbox", "--window-size=1000,700", "--mute-audio"):
             options.add_argument(flag)
         driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
         try:
@@ -55,6 +55,7 @@ def main() -> int:
             for key, value in zip(stimuli, (72, 35)):
                 driver.find_element(By.ID, f"play-{key}").click()
                 driver.find_element(By.ID, f"score-{key}").send_keys(Keys.HOME + Keys.ARROW_UP * value)
+            driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
             time.sleep(0.5)
             out = Path(__file__).with_name("listen-mushra.png")
             driver.save_screenshot(str(out))
