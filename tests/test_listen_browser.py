@@ -86,6 +86,21 @@ def _stimulus_keys(driver):
             if b.get_attribute("data-key") not in ("ref", "x")]
 
 
+def _choose(driver, key):
+    """Click a choice and wait until the page shows it stored; the answer the test expects."""
+    from selenium.webdriver.common.by import By
+    driver.find_element(By.ID, f"choose-{key}").click()
+    _wait(driver, lambda d: "chosen" in d.find_element(By.ID, f"choose-{key}").get_attribute("class"))
+    return {"choice": key}
+
+
+def _prepared(tmp_path, kind="mushra", items=("u1", "u2")):
+    """A small samples folder and its prepared test of ``kind``."""
+    (tmp_path / "samples").mkdir()
+    write_samples(tmp_path / "samples", items=items)
+    return listen.open_test(tmp_path / "samples", kind=kind, results=tmp_path / "results")
+
+
 def _stored(test, participant):
     """{(trial number, key or 'choice'): stored answer} read back from the database."""
     rows = AnswerStore(test.database).rows()
@@ -117,9 +132,7 @@ def _check_csv(test, rows, tmp_path):
 def test_mushra_in_a_browser(browser, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    (tmp_path / "samples").mkdir()
-    write_samples(tmp_path / "samples")
-    test = listen.open_test(tmp_path / "samples", results=tmp_path / "results")
+    test = _prepared(tmp_path)
 
     def rate(driver, trial):
         given = {}
@@ -143,9 +156,7 @@ def test_mushra_in_a_browser(browser, tmp_path):
 
 def test_acr_in_a_browser(browser, tmp_path):
     from selenium.webdriver.common.by import By
-    (tmp_path / "samples").mkdir()
-    write_samples(tmp_path / "samples", items=("u1",))
-    test = listen.open_test(tmp_path / "samples", kind="acr", results=tmp_path / "results")
+    test = _prepared(tmp_path, "acr", items=("u1",))
 
     def rate(driver, trial):
         key = _stimulus_keys(driver)[0]
@@ -164,9 +175,7 @@ def test_acr_in_a_browser(browser, tmp_path):
 
 def test_ab_in_a_browser(browser, tmp_path):
     from selenium.webdriver.common.by import By
-    (tmp_path / "samples").mkdir()
-    write_samples(tmp_path / "samples", items=("u1", "u2", "u3"))
-    test = listen.open_test(tmp_path / "samples", kind="ab", results=tmp_path / "results")
+    test = _prepared(tmp_path, "ab", items=("u1", "u2", "u3"))
 
     def choose(driver, trial):
         keys = _stimulus_keys(driver)
@@ -174,10 +183,7 @@ def test_ab_in_a_browser(browser, tmp_path):
         driver.find_element(By.ID, f"play-{keys[0]}").click()
         assert not driver.find_element(By.ID, f"choose-{keys[0]}").is_enabled()   # both heard first
         driver.find_element(By.ID, f"play-{keys[1]}").click()
-        pick = keys[trial % 2]
-        driver.find_element(By.ID, f"choose-{pick}").click()
-        _wait(driver, lambda d: "chosen" in d.find_element(By.ID, f"choose-{pick}").get_attribute("class"))
-        return {"choice": pick}
+        return _choose(driver, keys[trial % 2])
 
     with live_server(test) as port:
         given, seen = _take_test(browser, port, "listener-3", choose)
@@ -190,9 +196,7 @@ def test_ab_in_a_browser(browser, tmp_path):
 def test_abx_in_a_browser(browser, tmp_path):
     from selenium.webdriver.common.by import By
     from wavegen.listen.server import abx_x
-    (tmp_path / "samples").mkdir()
-    write_samples(tmp_path / "samples", items=("u1", "u2", "u3", "u4"))
-    test = listen.open_test(tmp_path / "samples", kind="abx", results=tmp_path / "results")
+    test = _prepared(tmp_path, "abx", items=("u1", "u2", "u3", "u4"))
 
     def identify(driver, trial):
         keys = _stimulus_keys(driver)
@@ -201,10 +205,7 @@ def test_abx_in_a_browser(browser, tmp_path):
             driver.find_element(By.ID, f"play-{key}").click()
         assert not driver.find_element(By.ID, f"choose-{keys[0]}").is_enabled()   # X not heard yet
         driver.find_element(By.ID, "play-x").click()
-        pick = keys[trial % 2]
-        driver.find_element(By.ID, f"choose-{pick}").click()
-        _wait(driver, lambda d: "chosen" in d.find_element(By.ID, f"choose-{pick}").get_attribute("class"))
-        return {"choice": pick}
+        return _choose(driver, keys[trial % 2])
 
     with live_server(test) as port:
         given, seen = _take_test(browser, port, "listener-4", identify)
