@@ -16,7 +16,7 @@ from wavegen.errors import WavegenError
 def open_test(source: str | Path, *, kind: str | None = None, results: str | Path | None = None,
               mid_anchor: bool = False):
     """The prepared test for ``source`` (a test file, a samples folder or a results folder), ready to serve."""
-    from wavegen.listen.design import load_design
+    from wavegen.listen.design import check_design, load_design
     from wavegen.listen.prepare import PreparedTest, is_results_folder, prepare_test
     source = Path(source)
     if is_results_folder(source):
@@ -25,7 +25,9 @@ def open_test(source: str | Path, *, kind: str | None = None, results: str | Pat
             raise WavegenError(f"{source}: holds a {test.type.upper()} test, not {kind.upper()}")
         return test
     design = load_design(source, kind)
-    design.mid_anchor = design.mid_anchor or mid_anchor
+    if mid_anchor and not design.mid_anchor:
+        design.mid_anchor = True
+        check_design(design)                # one more stimulus per trial: still at most 12?
     return prepare_test(design, results or Path("listen-results") / f"{design.name}-{design.type}")
 
 

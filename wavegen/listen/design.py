@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wavegen.audio.io import AUDIO_EXTENSIONS
 from wavegen.errors import WavegenError
 
 TYPES = ("mushra", "acr", "ab", "abx")
@@ -40,7 +41,6 @@ HIDDEN_REFERENCE = "reference"
 LOW_ANCHOR, MID_ANCHOR = "anchor-3.5kHz", "anchor-7kHz"
 ANCHOR_CUTOFF_HZ = {LOW_ANCHOR: 3500.0, MID_ANCHOR: 7000.0}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-_AUDIO = (".wav", ".flac", ".ogg")
 
 
 @dataclass
@@ -131,7 +131,7 @@ def scan_samples(folder: Path) -> dict[str, dict[str, dict[str, Path]]]:
     """{task: {item: {system: file}}} for every ``<item>_<system>`` audio file under ``folder``."""
     tasks: dict[str, dict[str, dict[str, Path]]] = {}
     for path in sorted(folder.rglob("*")):
-        if path.suffix.lower() not in _AUDIO or not path.is_file() or path.name.startswith("."):
+        if path.suffix.lower() not in AUDIO_EXTENSIONS or not path.is_file() or path.name.startswith("."):
             continue
         item, sep, system = path.stem.rpartition("_")
         if not sep or not item or not system:
@@ -162,8 +162,9 @@ def design_from_folder(folder: Path, kind: str) -> TestDesign:
                                  reference if kind == "ab" else None)
                            for a, b in itertools.combinations(sorted(others), 2)]
     if not trials:
+        pair = "an item with two systems besides its reference"
         need = {"mushra": "an item with a reference (…_clean, …_original or …_reference) and another system",
-                "ab": "an item with two systems besides its reference", "acr": "an audio file"}[kind.rstrip("x")]
+                "ab": pair, "abx": pair, "acr": "an audio file"}[kind]
         raise WavegenError(f"{folder}: nothing for a {kind.upper()} test: needs {need}")
     design = TestDesign(name=folder.resolve().name, type=kind, trials=trials,
                         instructions=default_instructions(kind), source=folder)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from wavegen.core.files import atomic_output, write_text_atomic
 from wavegen.errors import WavegenError
-from wavegen.listen.design import _AUDIO
+from wavegen.audio.io import AUDIO_EXTENSIONS
 
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 STYLE = """body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1rem 1.5rem;color:#222}
@@ -34,7 +34,7 @@ def write_gallery(samples: str | Path, out_dir: str | Path) -> Path:
     if out_dir.resolve().is_relative_to(samples.resolve()):
         raise WavegenError(f"{out_dir}: the gallery must be written outside the samples folder {samples}")
     files = [p for p in sorted(samples.rglob("*")) if p.is_file() and not p.name.startswith(".")
-             and p.suffix.lower() in (*_AUDIO, *_IMAGES)]
+             and p.suffix.lower() in (*AUDIO_EXTENSIONS, *_IMAGES)]
     if not files:
         raise WavegenError(f"{samples}: no audio files or images to show")
     groups: dict[str, list[Path]] = defaultdict(list)
@@ -54,7 +54,7 @@ def write_gallery(samples: str | Path, out_dir: str | Path) -> Path:
             with atomic_output(target) as tmp:
                 shutil.copyfile(path, tmp)
             name, link = html.escape(path.name), html.escape(f"media/{relative}", quote=True)
-            if path.suffix.lower() in _AUDIO:
+            if path.suffix.lower() in AUDIO_EXTENSIONS:
                 audio, rate = read_audio(path)
                 picture = f"spectrograms/{relative}.png"
                 save_spectrograms(out_dir / picture, [(path.name, audio.mean(axis=0))], rate,
