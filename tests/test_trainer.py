@@ -113,3 +113,45 @@ def test_bad_devices_and_batch_sizes_are_clear_errors(tmp_path):
     assert resolve_device("cpu").type == "cpu"
     with pytest.raises(WavegenError, match="fewer than one batch"):
         Trainer(ToyTask(ToyGAN()), GaussianData(n=4), TrainConfig(batch_size=8, device="cpu"), tmp_path)
+
+
+def _scored(trainer, peak):
+    """Evaluate by a score that peaks at step ``peak`` (and is NaN at step 15)."""
+    trainer.evaluate = lambda: {"score": float("nan") if trainer.step == 15 else -abs(trainer.step - peak),
+                                "loss": float(trainer.step)}
+    return trainer
+
+
+def test_select_by_publishes_the_best_evaluations_weights(tmp_path):
+    from wavegen.core.checkpoint import read_checkpoint
+    path = _scored(make_trainer(tmp_path / "a", 22, eval_every=5, select_by="score"), peak=11).fit()
+    header, _ = read_checkpoint(path)
+    assert header["step"] == 10 and header["selection"] == {"metric": "score", "mode": "max", "step": 10,
+                                                            "value": -1.0}
+    at_ten = weights(make_trainer(tmp_path / "b", 10).fit())
+    assert all(torch.equal(weights(path)[k], at_ten[k]) for k in at_ten)
+    last = _scored(make_trainer(tmp_path / "c", 22, eval_every=5, select_by="loss", select_mode="min"), 0).fit()
+    assert read_checkpoint(last)[0]["selection"]["step"] == 5
+    plain = make_trainer(tmp_path / "d", 22, eval_every=5).fit()          # no select_by: the last weights
+    assert read_checkpoint(plain)[0]["step"] == 22 and "selection" not in read_checkpoint(plain)[0]
+
+
+def test_the_best_so_far_survives_a_crash_and_resume(tmp_path):
+    from wavegen.core.checkpoint import read_checkpoint
+    straight = _scored(make_trainer(tmp_path / "a", 22, eval_every=5, select_by="score"), peak=11).fit()
+    with pytest.raises(Crash):                       # after the step-20 checkpoint, best = step 10
+        _scored(make_trainer(tmp_path / "b", 22, crash_at=21, eval_every=5, select_by="score"), peak=11).fit()
+    resumed = _scored(make_trainer(tmp_path / "b", 22, eval_every=5, select_by="score"), peak=11).fit()
+    assert read_checkpoint(resumed)[0]["selection"] == read_checkpoint(straight)[0]["selection"]
+    a, b = weights(straight), weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_select_by_a_metric_the_evaluation_does_not_give_is_a_clear_error(tmp_path):
+    trainer = _scored(make_trainer(tmp_path / "a", 6, eval_every=5, select_by="pesq"), peak=1)
+    with pytest.raises(WavegenError, match="select_by='pesq'.*gives score, loss"):
+        trainer.fit()
+    with pytest.raises(WavegenError, match="no evaluation"):
+        make_trainer(tmp_path / "b", 6, select_by="pesq").fit()
+    with pytest.raises(WavegenError, match="select_mode"):
+        make_trainer(tmp_path / "c", 6, select_mode="best")

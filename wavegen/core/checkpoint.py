@@ -39,8 +39,12 @@ def _version() -> str:
 
 def save_checkpoint(path: str | Path, model: nn.Module, *, step: int = 0,
                     train_tensors: dict[str, torch.Tensor] | None = None,
-                    train_state: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` (and optional training state) atomically to ``path``."""
+                    train_state: dict[str, Any] | None = None, selection: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` (and optional training state) atomically to ``path``.
+
+    ``selection`` records why these weights were published (the metric, which way
+    is better, the step and its value) when they are not simply the last ones.
+    """
     path = Path(path)
     tensors = {name: t.detach().cpu().contiguous().clone() for name, t in model.state_dict().items()}
     for name, t in (train_tensors or {}).items():
@@ -56,6 +60,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, *, step: int = 0,
     }
     if train_state is not None:
         header["train_state"] = train_state
+    if selection is not None:
+        header["selection"] = selection
     header["sha256"] = _digest(header, tensors)
     with atomic_output(path) as tmp:
         save_file(tensors, str(tmp), metadata={HEADER_KEY: json.dumps(header)})

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import math
 import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -54,6 +55,8 @@ class TrainConfig:
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     ema_decay: float = 0.0               # >0: evaluate and publish an exponential moving average of the weights
+    select_by: str = ""                  # a metric of the evaluation: publish the weights where it was best
+    select_mode: str = "max"             # max | min: which way select_by is better ("" above: the last weights)
     progress: bool = True
 
     def __post_init__(self):
@@ -64,6 +67,8 @@ class TrainConfig:
                 raise WavegenError(f"train.{name} must be at least {least}, got {getattr(self, name)}")
         if not 0 <= self.ema_decay < 1:
             raise WavegenError(f"train.ema_decay must be at least 0 and below 1, got {self.ema_decay}")
+        if self.select_mode not in ("max", "min"):
+            raise WavegenError(f"train.select_mode must be max or min, got {self.select_mode!r}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -146,8 +151,11 @@ class Trainer:
     """Train ``task`` on ``dataset`` into the experiment folder ``exp_dir``.
 
     ``exp_dir/checkpoints/step-*.safetensors`` are full training checkpoints;
-    ``exp_dir/model.safetensors`` is the final model; ``exp_dir/logs`` holds
-    ``train.csv``, ``eval.csv`` and TensorBoard event files.
+    ``exp_dir/model.safetensors`` is the final model, or with ``select_by`` the
+    weights of the evaluation where that metric was best (kept as they are found
+    in ``checkpoints/best.safetensors``; the choice is in the header's
+    ``selection``); ``exp_dir/logs`` holds ``train.csv``, ``eval.csv`` and
+    TensorBoard event files.
     """
 
     def __init__(self, task: Task, dataset, config: TrainConfig, exp_dir: str | Path, *, evaluate=None):
@@ -160,6 +168,7 @@ class Trainer:
         self.batches = EpochBatches(len(dataset), config.batch_size, config.seed)
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
         self.ema = WeightAverage(task.model, config.ema_decay) if config.ema_decay > 0 else None
+        self.best: dict | None = None        # {metric, mode, step, value} of the best evaluation so far
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -169,9 +178,15 @@ class Trainer:
     def model_path(self) -> Path:
         return self.exp_dir / "model.safetensors"
 
+    @property
+    def best_path(self) -> Path:
+        return self.checkpoint_dir / "best.safetensors"
+
     # --- the loop ------------------------------------------------------------------------
     def fit(self) -> Path:
         cfg, model = self.config, self.task.model
+        if cfg.select_by and self.evaluate is None:
+            raise WavegenError(f"train.select_by={cfg.select_by!r}: this task has no evaluation to select by")
         model.to(self.device)
         if self.ema is not None:
             self.ema.reset(model)                   # on the device; _resume replaces it when resuming
@@ -206,8 +221,11 @@ class Trainer:
         self._run_evaluation(logger, started)
         self.save()
         if self.is_main:
-            with self._published_weights():
-                save_checkpoint(self.model_path, model, step=self.step)
+            if self.best is not None:
+                self._publish_best()
+            else:
+                with self._published_weights():
+                    save_checkpoint(self.model_path, model, step=self.step)
         if logger:
             logger.close()
         dist.barrier()
@@ -226,9 +244,37 @@ class Trainer:
         self.task.model.eval()
         with torch.no_grad(), self._published_weights():
             metrics = dist.mean_across_processes(self.evaluate())
+            if self.config.select_by:
+                self._keep_if_best(metrics)
         if logger and metrics:
             logger.write("eval", self.step, metrics, time.perf_counter() - started)
             log.info("step %d: %s", self.step, ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+
+    def _keep_if_best(self, metrics: dict[str, float]) -> None:
+        """Inside the published weights: keep them in best.safetensors if ``select_by`` improved (NaN never does)."""
+        cfg = self.config
+        if cfg.select_by not in metrics:
+            raise WavegenError(f"train.select_by={cfg.select_by!r}: the evaluation gives "
+                               f"{', '.join(metrics) or 'no metrics'}")
+        value = float(metrics[cfg.select_by])
+        if math.isnan(value) or (self.best is not None and not (
+                value > self.best["value"] if cfg.select_mode == "max" else value < self.best["value"])):
+            return
+        self.best = {"metric": cfg.select_by, "mode": cfg.select_mode, "step": self.step, "value": value}
+        if self.is_main:
+            save_checkpoint(self.best_path, self.task.model, step=self.step, selection=self.best)
+
+    def _publish_best(self) -> None:
+        """model.safetensors from best.safetensors, with the selection in its header."""
+        model = self.task.model
+        _, tensors = read_checkpoint(self.best_path)
+        weights, _ = split_tensors(tensors)
+        trained = {k: v.clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(weights)
+        try:
+            save_checkpoint(self.model_path, model, step=self.best["step"], selection=self.best)
+        finally:
+            model.load_state_dict(trained)
 
     @contextmanager
     def _published_weights(self):
@@ -256,7 +302,8 @@ class Trainer:
                 tensors.update({f"ema/{k}": v for k, v in self.ema.averages.items()})
             state = {"step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
                      "optimizers": optim, "train_config": asdict(self.config),
-                     "world_size": dist.world_size(), "ema_updates": self.ema.updates if self.ema else 0}
+                     "world_size": dist.world_size(), "ema_updates": self.ema.updates if self.ema else 0,
+                     "best": self.best}
             save_checkpoint(path, self.task.model, step=self.step, train_tensors=tensors, train_state=state)
             for old in sorted(self.checkpoint_dir.glob("step-*.safetensors"))[:-self.config.keep_checkpoints]:
                 old.unlink(missing_ok=True)
@@ -282,6 +329,10 @@ class Trainer:
         for name, opt in self.task.optimizers.items():
             opt.load_state_dict(unflatten_state(state["optimizers"][name], train))
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        best = state.get("best")
+        # A best found under another criterion does not count for this one.
+        self.best = best if best and (best["metric"], best["mode"]) == (self.config.select_by,
+                                                                        self.config.select_mode) else None
         if self.ema is not None:
             averages = {k[len("ema/"):]: v for k, v in train.items() if k.startswith("ema/")}
             if averages:
