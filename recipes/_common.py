@@ -57,7 +57,8 @@ def train_config(cfg: dict, device: torch.device, max_steps: int | None = None) 
     """The trainer's settings from a recipe's ``train`` section (``max_steps`` when computed from epochs)."""
     return TrainConfig(max_steps=max_steps or cfg["max_steps"], batch_size=cfg["batch_size"], seed=cfg["seed"],
                        device=str(device), log_every=cfg["log_every"], eval_every=cfg["eval_every"],
-                       checkpoint_every=cfg["checkpoint_every"], ema_decay=cfg["ema_decay"])
+                       checkpoint_every=cfg["checkpoint_every"], ema_decay=cfg["ema_decay"],
+                       select_by=cfg.get("select_by", ""), select_mode=cfg.get("select_mode", "max"))
 
 
 def check_positive(config: dict, *keys: str) -> None:

@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from wavegen.audio.enhance import EnhanceResult, enhance_file, enhance_files
+from wavegen.audio.enhance import EnhanceResult, enhance_file, enhance_files, enhance_waveform
 from wavegen.audio.segan import SEGAN
 from wavegen.errors import AudioFileError, WavegenError
 
@@ -75,6 +75,17 @@ def test_deterministic_for_a_seed(model, tmp_path):
     b = read(enhance_file(model, src, tmp_path / "b.wav", seed=3))[0]
     c = read(enhance_file(model, src, tmp_path / "c.wav", seed=4))[0]
     assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_in_memory_enhancement_is_what_the_file_gets(model, tmp_path):
+    # Training's validation scores enhance_waveform's output: it must be what `wavegen enhance` writes.
+    src = write(tmp_path / "in.wav", 0.9, 22050, channels=2, subtype="FLOAT")
+    written = read(enhance_file(model, src, tmp_path / "out.wav", seed=5))[0]
+    audio = read(src)[0].T
+    in_memory = enhance_waveform(model, audio, 22050, seed=5).numpy()
+    assert in_memory.shape == audio.shape
+    np.testing.assert_allclose(in_memory.T, written, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(enhance_waveform(model, audio[0], 22050, seed=5).numpy(), in_memory[0], atol=1e-6)
 
 
 def test_silent_and_clipped_input(model, tmp_path):

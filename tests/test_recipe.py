@@ -66,6 +66,29 @@ def test_demo_recipe_runs_end_to_end_and_resumes(tmp_path):
     assert steps == ["1", "2", "3", "4", "5"]
 
 
+def test_the_published_checkpoint_is_the_validation_best_and_the_results_say_so(tmp_path):
+    from wavegen.core.checkpoint import read_checkpoint
+    exp = tmp_path / "exp"
+    run = wavegen_cli("recipe", "segan", "--data", "demo", "--exp-dir", str(exp), "--max-steps", "6", *TINY,
+                      "--set", "train.validation_speakers=1", "--set", "train.select_by=val_pesq", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    header, _ = read_checkpoint(exp / "model.safetensors")
+    rows = (exp / "logs" / "eval.csv").read_text().splitlines()
+    columns = rows[0].split(",")
+    assert {"val_pesq", "val_stoi", "val_csig", "val_covl", "val_ssnr"} <= set(columns)
+    pesq = {int(r.split(",")[0]): float(r.split(",")[columns.index("val_pesq")]) for r in rows[1:]}
+    assert sorted(pesq) == [2, 4, 6]
+    best = max(pesq, key=pesq.get)
+    assert header["selection"] == {"metric": "val_pesq", "mode": "max", "step": best, "value": pesq[best]}
+    assert f"published weights: step {best} of 6, where val_pesq was best" in run.stdout
+    assert "on 3 validation utterances of held-out training speakers" in run.stdout
+    assert (exp / "metrics" / "validation.png").stat().st_size > 1000
+    refused = wavegen_cli("recipe", "segan", "--data", "demo", "--exp-dir", str(tmp_path / "other"), *TINY,
+                          "--set", "train.select_by=val_pesq", cwd=tmp_path)
+    assert refused.returncode == 1 and "need train.validation_speakers > 0" in refused.stderr
+    assert not (tmp_path / "other").exists()
+
+
 def test_recipe_errors_are_one_line(tmp_path):
     bad = wavegen_cli("recipe", "segan", "--data", "nosuch", cwd=tmp_path)
     assert bad.returncode == 1 and bad.stderr.strip().count("\n") == 0

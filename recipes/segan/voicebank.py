@@ -24,7 +24,7 @@ from wavegen.audio.segan.model import SEGAN, SEGAN_CONFIGS
 from wavegen.audio.segan.train import SEGANTask, draw_reference_batch
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
-from wavegen.core.experiment import Experiment
+from wavegen.core.experiment import Experiment, describe_publication, plot_evaluations
 from wavegen.core.trainer import Trainer, seed_everything
 from wavegen.errors import WavegenError
 from wavegen.progress import seconds_callback, wrap_iterable
@@ -42,7 +42,11 @@ CONFIG = {
               "eval_every": 500, "log_every": 10, "ema_decay": 0.0,
               # Beyond the paper (0 = off): weight of a multi-resolution STFT loss beside the L1, and
               # the share of training pairs re-mixed with another pair's noise at a gain in remix_gain_db.
-              "stft_weight": 0.0, "remix": 0.0, "remix_gain_db": [0.0, 0.0]},
+              "stft_weight": 0.0, "remix": 0.0, "remix_gain_db": [0.0, 0.0],
+              # Held-out training speakers whose whole utterances are enhanced and scored (val_pesq,
+              # val_stoi, val_csig, ...) at every evaluation; select_by publishes the weights where one
+              # of those (or val_snr_db, val_l1) was best, select_mode max|min. "" = the last weights.
+              "validation_speakers": 0, "select_by": "", "select_mode": "max"},
     "enhance": {"batch_size": 16, "seed": 0},
     "samples": {"count": 3},
 }
@@ -60,15 +64,15 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
                      lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
     # The noisy input's scores depend on the data alone: computed once, before training.
     noisy = exp.stage("score_noisy", {}, lambda: score(exp, data, "noisy", Path(data["test_noisy"])))
-    exp.stage("train", config["model"] | config["train"], lambda: train(exp, data, config, device),
-              all_processes=True)
+    trained = exp.stage("train", config["model"] | config["train"], lambda: train(exp, data, config, device),
+                        all_processes=True)
     # Only training is data-parallel; the main process does the rest on its own.
     main_process = dist.rank() == 0
     dist.shutdown()
     if not main_process:
         return ""
     exp.stage("enhance", config["enhance"], lambda: enhance(exp, data, config["enhance"], device))
-    scores = exp.stage("evaluate", noisy, lambda: evaluate(exp, data, noisy))
+    scores = exp.stage("evaluate", noisy, lambda: evaluate(exp, data, noisy, trained))
     exp.stage("samples", config["samples"], lambda: collect_samples(exp, data, config["samples"]))
     return scores["table"]
 
@@ -79,6 +83,16 @@ def check_config(config: dict) -> None:
     train_config(config["train"], torch.device("cpu"), max_steps=1)
     check_positive(config, "train.reference_batch", "enhance.batch_size", "samples.count")
     cfg = config["train"]
+    names = ["val_l1", "val_snr_db", "val_input_snr_db"]
+    if cfg["validation_speakers"] > 0:
+        from wavegen.audio.metrics import METRIC_NAMES
+        names += [f"val_{m}" for m in METRIC_NAMES]
+    if cfg["validation_speakers"] < 0:
+        raise WavegenError(f"train.validation_speakers must be at least 0, got {cfg['validation_speakers']}")
+    if cfg["select_by"] and cfg["select_by"] not in names:
+        raise WavegenError(f"train.select_by={cfg['select_by']!r}: expected one of {', '.join(names)} "
+                           + ("" if cfg["validation_speakers"] else "(val_pesq and the others need "
+                              "train.validation_speakers > 0)"))
     if cfg["epochs"] < 1 and cfg["max_steps"] < 1:
         raise WavegenError("train.epochs or train.max_steps must be at least 1")
     if not 0 <= cfg["remix"] <= 1:
@@ -104,17 +118,23 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
     cfg = config["train"]
     seed_everything(cfg["seed"])
     model = SEGAN(**config["model"])
-    windows = VoiceBankWindows(VoiceBankManifest.load(data["cache_dir"]), window=model.window,
-                               hop=int(model.window * config["data"]["hop"]))
+    manifest = VoiceBankManifest.load(data["cache_dir"])
+    training, validating = manifest.split_speakers(cfg["validation_speakers"])
+    windows = VoiceBankWindows(manifest, window=model.window, hop=int(model.window * config["data"]["hop"]),
+                               utterances=training)
     reference = draw_reference_batch(windows, min(cfg["reference_batch"], len(windows)), cfg["seed"])
     validation = draw_reference_batch(windows, min(32, len(windows)), cfg["seed"] + 1)
     task = SEGANTask(model, reference, lr=cfg["lr"], l1_weight=cfg["l1_weight"], stft_weight=cfg["stft_weight"],
-                     remix=cfg["remix"], remix_gain_db=cfg["remix_gain_db"], validation=tuple(validation.unbind(1)))
+                     remix=cfg["remix"], remix_gain_db=cfg["remix_gain_db"], validation=tuple(validation.unbind(1)),
+                     validation_utterances=[manifest.train_pair(i) for i in validating])
     max_steps = cfg["max_steps"] or cfg["epochs"] * (len(windows) // cfg["batch_size"])
     trainer = Trainer(task, windows, train_config(cfg, device, max_steps), exp.dir)
     path = trainer.fit()
     header, _ = read_checkpoint(path)
-    return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"]}
+    if dist.rank() == 0:
+        plot_evaluations(exp.dir, exp.dir / "metrics" / "validation.png", title="SEGAN validation")
+    return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"], "last_step": max_steps,
+            "validation_utterances": len(validating)}
 
 
 def enhance(exp: Experiment, data: dict, cfg: dict, device: torch.device) -> dict:
@@ -139,10 +159,12 @@ def score(exp: Experiment, data: dict, name: str, folder: Path) -> dict:
     return result.means
 
 
-def evaluate(exp: Experiment, data: dict, noisy: dict) -> dict:
+def evaluate(exp: Experiment, data: dict, noisy: dict, trained: dict) -> dict:
     from wavegen.audio.evaluate import format_table
     means = {"noisy": noisy, "enhanced": score(exp, data, "enhanced", exp.dir / "enhanced")}
-    table = format_table(means)
+    table = format_table(means) + "\n" + describe_publication(exp.dir / "model.safetensors", trained.get("last_step"))
+    if trained.get("validation_utterances"):
+        table += f" on {trained['validation_utterances']} validation utterances of held-out training speakers"
     (exp.dir / "results.txt").write_text(table + "\n")
     return {"means": means, "table": table}
 

@@ -142,6 +142,16 @@ def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *
     return results
 
 
+def enhance_waveform(model, audio: np.ndarray | torch.Tensor, sample_rate: int, *,
+                     device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0) -> torch.Tensor:
+    """Enhance ``(C, n)`` or ``(n,)`` audio in memory: exactly what :func:`enhance_file` writes, unclipped."""
+    audio = torch.as_tensor(audio, dtype=torch.float32)
+    channels = audio.reshape(-1, audio.shape[-1])
+    stream = _EnhanceStream(model, sample_rate, channels.shape[0], device=device, batch_size=batch_size, seed=seed)
+    out = torch.cat([stream.push(channels), stream.flush()], dim=1)[:, :channels.shape[1]]
+    return out.reshape(audio.shape)
+
+
 def check_enhancement_model(model) -> None:
     """A clear error for a model that is not a speech-enhancement model (e.g. a WaveNet checkpoint)."""
     if not hasattr(model, "enhance_windows"):

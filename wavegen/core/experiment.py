@@ -189,6 +189,51 @@ class Experiment:
         return None
 
 
+def plot_evaluations(exp_dir: str | Path, path: str | Path, *, title: str = "") -> Path:
+    """Every metric of ``logs/eval.csv`` against the step, one panel each, the published step marked."""
+    import csv
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from wavegen.core.checkpoint import read_checkpoint
+    from wavegen.core.files import save_figure
+    exp_dir = Path(exp_dir)
+    with (exp_dir / "logs" / "eval.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise WavegenError(f"{exp_dir}/logs/eval.csv: no evaluations to plot")
+    metrics = [k for k in rows[0] if k not in ("step", "elapsed_s")]
+    steps = [int(r["step"]) for r in rows]
+    header, _ = read_checkpoint(exp_dir / "model.safetensors")
+    columns = min(4, len(metrics))
+    figure, axes = plt.subplots(-(-len(metrics) // columns), columns, figsize=(3.6 * columns, 2.6 * -(-len(metrics) // columns)),
+                                squeeze=False)
+    for ax, metric in zip(axes.flat, metrics):
+        ax.plot(steps, [float(r[metric]) if r[metric] else float("nan") for r in rows], marker="o", ms=3)
+        ax.axvline(header["step"], color="#c05621", lw=1, ls="--")
+        ax.set_title(metric, fontsize=9, loc="left")
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(metrics):]:
+        ax.axis("off")
+    chosen = header.get("selection")
+    note = (f"published: step {header['step']}, best {chosen['metric']} ({chosen['mode']})" if chosen
+            else f"published: the last weights (step {header['step']})")
+    return save_figure(figure, path, title=f"{title}  {note}".strip())
+
+
+def describe_publication(checkpoint: str | Path, last_step: int | None = None) -> str:
+    """One line on which weights a checkpoint holds: the last ones, or the best by a metric and why."""
+    from wavegen.core.checkpoint import read_checkpoint
+    header, _ = read_checkpoint(checkpoint)
+    chosen = header.get("selection")
+    of = f" of {last_step}" if last_step else ""
+    if not chosen:
+        return f"published weights: the last ones (step {header['step']}{of})"
+    better = "higher" if chosen["mode"] == "max" else "lower"
+    return (f"published weights: step {chosen['step']}{of}, where {chosen['metric']} was best "
+            f"({chosen['value']:.4g}; {better} is better)")
+
+
 def publish_samples(exp_dir: str | Path, destination: str | Path, *, overwrite: bool = False) -> list[Path]:
     """Copy an experiment's ``samples/`` folder (structure kept) into ``destination``; returns the copies.
 

@@ -91,6 +91,22 @@ class VoiceBankManifest:
     def train_lengths(self) -> np.ndarray:
         return np.diff(self.train_offsets)
 
+    def train_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(clean, noisy)`` float32 arrays of training utterance ``index`` (at the cache's rate)."""
+        begin, end = int(self.train_offsets[index]), int(self.train_offsets[index + 1])
+        return tuple(from_int16(np.load(path, mmap_mode="r")[begin:end])
+                     for path in (self.train_clean_path, self.train_noisy_path))
+
+    def split_speakers(self, held_out: int) -> tuple[list[int], list[int]]:
+        """(training, validation) utterance indices: the last ``held_out`` speakers (sorted ids) validate."""
+        speakers = sorted({name.split("_")[0] for name in self.train_names})
+        if not 0 <= held_out < len(speakers):
+            raise DatasetError(f"{self.cache_dir}: cannot hold out {held_out} of the {len(speakers)} training "
+                               f"speakers for validation (keep at least one to train on)")
+        validate = set(speakers[len(speakers) - held_out:])
+        split = [name.split("_")[0] in validate for name in self.train_names]
+        return [i for i, v in enumerate(split) if not v], [i for i, v in enumerate(split) if v]
+
     def test_pairs(self) -> list[tuple[Path, Path]]:
         """``(clean, noisy)`` paths of the cached test set, in name order."""
         return [(self.test_clean_dir / name, self.test_noisy_dir / name) for name in self.test_names]

@@ -10,10 +10,18 @@ Two options beyond the paper, both off by default (the paper's recipe): a
 multi-resolution STFT loss beside the L1 (``stft_weight``, see
 ``wavegen.audio.losses``) and on-the-fly re-mixing of the training noise
 (``remix``, ``remix_gain_db``, see ``wavegen.audio.augment``).
+
+Evaluation scores held-out windows (L1, SNR) and, given ``validation_utterances``,
+whole utterances enhanced exactly as ``wavegen enhance`` does, with the metrics
+users report (``val_pesq``, ``val_stoi``, ``val_csig``, ...): what a recipe can
+select its published checkpoint by.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 from wavegen.audio.augment import remix_noise
@@ -43,6 +51,7 @@ class SEGANTask(GANTask):
     def __init__(self, model, reference: torch.Tensor, *, lr: float = 2e-4, l1_weight: float = 100.0,
                  stft_weight: float = 0.0, remix: float = 0.0, remix_gain_db: tuple[float, float] = (0.0, 0.0),
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None,
+                 validation_utterances: list[tuple[np.ndarray, np.ndarray]] | None = None,
                  step_config: GANStepConfig | None = None):
         opt_g = torch.optim.RMSprop(model.generator.parameters(), lr=lr)
         opt_d = torch.optim.RMSprop(model.discriminator.parameters(), lr=lr)
@@ -52,6 +61,7 @@ class SEGANTask(GANTask):
         self.remix, self.remix_gain_db = remix, tuple(remix_gain_db)
         self.reference = preemphasis(reference, model.preemph)
         self.validation = validation
+        self.validation_utterances = validation_utterances or []
 
     def _prepare(self, waves: torch.Tensor) -> torch.Tensor:
         return preemphasis(waves, self.model.preemph).unsqueeze(1)     # (B, T) -> (B, 1, T)
@@ -86,7 +96,22 @@ class SEGANTask(GANTask):
         g = torch.Generator(device=device).manual_seed(0)
         enhanced = self.generator(noisy, generator=g)
         return {"val_l1": (enhanced - clean).abs().mean().item(),
-                "val_snr_db": _snr_db(clean, enhanced), "val_input_snr_db": _snr_db(clean, noisy)}
+                "val_snr_db": _snr_db(clean, enhanced), "val_input_snr_db": _snr_db(clean, noisy),
+                **self._utterance_metrics(device)}
+
+    def _utterance_metrics(self, device) -> dict[str, float]:
+        """Mean ``val_<metric>`` over the validation utterances (NaN scores left out of a mean)."""
+        from wavegen.audio.enhance import enhance_waveform
+        from wavegen.audio.metrics import METRIC_NAMES, evaluate_pair
+        rows = []
+        for clean, noisy in self.validation_utterances:
+            enhanced = enhance_waveform(self.model, noisy, self.model.sample_rate, device=device).numpy()
+            rows.append(evaluate_pair(clean, np.clip(enhanced, -1.0, 1.0), self.model.sample_rate))
+        means = {}
+        for name in METRIC_NAMES if rows else ():
+            finite = [r[name] for r in rows if math.isfinite(r[name])]
+            means[f"val_{name}"] = float(np.mean(finite)) if finite else math.nan
+        return means
 
 
 def _snr_db(clean: torch.Tensor, estimate: torch.Tensor) -> float:
