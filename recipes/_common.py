@@ -58,7 +58,8 @@ def train_config(cfg: dict, device: torch.device, max_steps: int | None = None) 
     return TrainConfig(max_steps=max_steps or cfg["max_steps"], batch_size=cfg["batch_size"], seed=cfg["seed"],
                        device=str(device), log_every=cfg["log_every"], eval_every=cfg["eval_every"],
                        checkpoint_every=cfg["checkpoint_every"], ema_decay=cfg["ema_decay"],
-                       select_by=cfg.get("select_by", ""), select_mode=cfg.get("select_mode", "max"))
+                       select_by=cfg.get("select_by", ""), select_mode=cfg.get("select_mode", "max"),
+                       warmup_steps=cfg.get("warmup_steps", 0))
 
 
 def check_positive(config: dict, *keys: str) -> None:

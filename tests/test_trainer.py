@@ -155,3 +155,19 @@ def test_select_by_a_metric_the_evaluation_does_not_give_is_a_clear_error(tmp_pa
         make_trainer(tmp_path / "b", 6, select_by="pesq").fit()
     with pytest.raises(WavegenError, match="select_mode"):
         make_trainer(tmp_path / "c", 6, select_mode="best")
+
+
+def test_warm_up_ramps_every_learning_rate_and_resumes_exactly(tmp_path):
+    trainer = make_trainer(tmp_path / "a", 5, warmup_steps=8)
+    trainer.fit()
+    for optimizer in trainer.task.optimizers.values():
+        for group in optimizer.param_groups:
+            assert group["lr"] == pytest.approx(group["initial_lr"] * 5 / 8)      # set before the 5th step
+    straight = make_trainer(tmp_path / "b", 12, warmup_steps=8).fit()
+    with pytest.raises(Crash):
+        make_trainer(tmp_path / "c", 12, crash_at=7, warmup_steps=8).fit()
+    resumed = make_trainer(tmp_path / "c", 12, warmup_steps=8).fit()
+    a, b = weights(straight), weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(WavegenError, match="warmup_steps"):
+        make_trainer(tmp_path / "d", 5, warmup_steps=-1)

@@ -46,7 +46,9 @@ CONFIG = {
               # Held-out training speakers whose whole utterances are enhanced and scored (val_pesq,
               # val_stoi, val_csig, ...) at every evaluation; select_by publishes the weights where one
               # of those (or val_snr_db, val_l1) was best, select_mode max|min. "" = the last weights.
-              "validation_speakers": 0, "select_by": "", "select_mode": "max"},
+              "validation_speakers": 0, "select_by": "", "select_mode": "max",
+              # Linear learning-rate warm-up over this many steps (0 = the paper's constant rate).
+              "warmup_steps": 0},
     "enhance": {"batch_size": 16, "seed": 0},
     "samples": {"count": 3},
 }
@@ -162,9 +164,10 @@ def score(exp: Experiment, data: dict, name: str, folder: Path) -> dict:
 def evaluate(exp: Experiment, data: dict, noisy: dict, trained: dict) -> dict:
     from wavegen.audio.evaluate import format_table
     means = {"noisy": noisy, "enhanced": score(exp, data, "enhanced", exp.dir / "enhanced")}
-    table = format_table(means) + "\n" + describe_publication(exp.dir / "model.safetensors", trained.get("last_step"))
-    if trained.get("validation_utterances"):
-        table += f" on {trained['validation_utterances']} validation utterances of held-out training speakers"
+    held_out = trained.get("validation_utterances")
+    basis = f"on {held_out} validation utterances of held-out training speakers" if held_out else ""
+    table = format_table(means) + "\n" + describe_publication(exp.dir / "model.safetensors", trained.get("last_step"),
+                                                              basis)
     (exp.dir / "results.txt").write_text(table + "\n")
     return {"means": means, "table": table}
 

@@ -221,8 +221,8 @@ def plot_evaluations(exp_dir: str | Path, path: str | Path, *, title: str = "") 
     return save_figure(figure, path, title=f"{title}  {note}".strip())
 
 
-def describe_publication(checkpoint: str | Path, last_step: int | None = None) -> str:
-    """One line on which weights a checkpoint holds: the last ones, or the best by a metric and why."""
+def describe_publication(checkpoint: str | Path, last_step: int | None = None, basis: str = "") -> str:
+    """One line on which weights a checkpoint holds: the last ones, or the best by a metric (measured ``basis``)."""
     from wavegen.core.checkpoint import read_checkpoint
     header, _ = read_checkpoint(checkpoint)
     chosen = header.get("selection")
@@ -231,7 +231,7 @@ def describe_publication(checkpoint: str | Path, last_step: int | None = None) -
         return f"published weights: the last ones (step {header['step']}{of})"
     better = "higher" if chosen["mode"] == "max" else "lower"
     return (f"published weights: step {chosen['step']}{of}, where {chosen['metric']} was best "
-            f"({chosen['value']:.4g}; {better} is better)")
+            f"({chosen['value']:.4g}; {better} is better){' ' + basis if basis else ''}")
 
 
 def publish_samples(exp_dir: str | Path, destination: str | Path, *, overwrite: bool = False) -> list[Path]:

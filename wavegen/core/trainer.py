@@ -57,12 +57,13 @@ class TrainConfig:
     ema_decay: float = 0.0               # >0: evaluate and publish an exponential moving average of the weights
     select_by: str = ""                  # a metric of the evaluation: publish the weights where it was best
     select_mode: str = "max"             # max | min: which way select_by is better ("" above: the last weights)
+    warmup_steps: int = 0                # >0: every optimiser's learning rate ramps up linearly over these steps
     progress: bool = True
 
     def __post_init__(self):
         """Refuse impossible settings up front, named as a recipe's ``train.*`` keys."""
         for name, least in (("max_steps", 1), ("batch_size", 1), ("log_every", 1), ("keep_checkpoints", 1),
-                            ("eval_every", 0), ("checkpoint_every", 0)):
+                            ("eval_every", 0), ("checkpoint_every", 0), ("warmup_steps", 0)):
             if getattr(self, name) < least:
                 raise WavegenError(f"train.{name} must be at least {least}, got {getattr(self, name)}")
         if not 0 <= self.ema_decay < 1:
@@ -200,6 +201,8 @@ class Trainer:
             while self.step < cfg.max_steps:
                 batch = self._next_batch()
                 torch.manual_seed(step_seed(cfg.seed, self.step, dist.rank()))
+                if cfg.warmup_steps:
+                    warm_up(self.task.optimizers.values(), self.step, cfg.warmup_steps)
                 model.train()
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
                     logs = self.task.train_step(batch, self.step)
@@ -338,6 +341,20 @@ class Trainer:
             if averages:
                 self.ema.load(averages, state.get("ema_updates", self.step))
         log.info("resumed from %s at step %d", path, self.step)
+
+
+def warm_up(optimizers, step: int, steps: int) -> None:
+    """Learning rates at ``(step + 1) / steps`` of their initial values until ``steps``, then the initial values.
+
+    RMSprop and Adam without bias correction take steps up to 1/sqrt(1 - alpha) times the
+    learning rate at first (10x for RMSprop's alpha = 0.99), which can throw a GAN's
+    generator into saturation in its first few steps. A function of the step alone, so
+    resuming is exact (``initial_lr`` travels in the optimiser's state).
+    """
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+            group["lr"] = group["initial_lr"] * min(1.0, (step + 1) / steps)
 
 
 class WeightAverage:
