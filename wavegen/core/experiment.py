@@ -206,8 +206,8 @@ def plot_evaluations(exp_dir: str | Path, path: str | Path, *, title: str = "") 
     steps = [int(r["step"]) for r in rows]
     header, _ = read_checkpoint(exp_dir / "model.safetensors")
     columns = min(4, len(metrics))
-    figure, axes = plt.subplots(-(-len(metrics) // columns), columns, figsize=(3.6 * columns, 2.6 * -(-len(metrics) // columns)),
-                                squeeze=False)
+    rows_of_panels = -(-len(metrics) // columns)
+    figure, axes = plt.subplots(rows_of_panels, columns, figsize=(3.6 * columns, 2.6 * rows_of_panels), squeeze=False)
     for ax, metric in zip(axes.flat, metrics):
         ax.plot(steps, [float(r[metric]) if r[metric] else float("nan") for r in rows], marker="o", ms=3)
         ax.axvline(header["step"], color="#c05621", lw=1, ls="--")

@@ -56,7 +56,9 @@ def write_report(results: str | Path, out_dir: str | Path | None = None) -> tupl
     rows, name = answers_of(results)
     if not rows:
         raise WavegenError(f"{results}: no answers to report on")
-    out_dir = Path(out_dir) if out_dir else (results if results.is_dir() else results.with_name(f"{results.stem}-report"))
+    if out_dir is None:
+        out_dir = results if results.is_dir() else results.with_name(f"{results.stem}-report")
+    out_dir = Path(out_dir)
     report = analyse(rows)
     text = format_report(report)
     written = [write_text_atomic(out_dir / "report.txt", text + "\n"),

@@ -150,7 +150,8 @@ def read_csv(path: str | Path) -> list[dict]:
                 raise WavegenError(f"{path}: not an answers CSV: missing columns {', '.join(sorted(missing))}")
             rows = []
             for line, row in enumerate(reader, start=2):
-                text = {k: from_spreadsheet_safe(row.get(k) or "") for k in ("participant", "trial", "system", "choice")}
+                text = {k: from_spreadsheet_safe(row.get(k) or "")
+                        for k in ("participant", "trial", "system", "choice")}
                 try:
                     score = float(row["score"]) if row["score"] not in ("", None) else None
                 except ValueError:
