@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from wavegen.core import distributed as dist
+from wavegen.core.optim import WeightAverage, warm_up
 from wavegen.core.checkpoint import (flatten_state, read_checkpoint, save_checkpoint, split_tensors,
                                      unflatten_state)
 from wavegen.errors import CheckpointError, WavegenError
@@ -341,61 +342,6 @@ class Trainer:
             if averages:
                 self.ema.load(averages, state.get("ema_updates", self.step))
         log.info("resumed from %s at step %d", path, self.step)
-
-
-def warm_up(optimizers, step: int, steps: int) -> None:
-    """Learning rates at ``(step + 1) / steps`` of their initial values until ``steps``, then the initial values.
-
-    RMSprop and Adam without bias correction take steps up to 1/sqrt(1 - alpha) times the
-    learning rate at first (10x for RMSprop's alpha = 0.99), which can throw a GAN's
-    generator into saturation in its first few steps. A function of the step alone, so
-    resuming is exact (``initial_lr`` travels in the optimiser's state).
-    """
-    for optimizer in optimizers:
-        for group in optimizer.param_groups:
-            group.setdefault("initial_lr", group["lr"])
-            group["lr"] = group["initial_lr"] * min(1.0, (step + 1) / steps)
-
-
-class WeightAverage:
-    """Exponential moving average of a model's floating-point weights (Polyak averaging).
-
-    GAN generators in particular oscillate from step to step; evaluating an
-    average of recent weights gives steadier and usually better models (Yazıcı
-    et al. 2019, "The unusual effectiveness of averaging in GAN training"). The
-    decay ramps up as ``min(decay, (1 + n) / (10 + n))`` after n updates, so a
-    short run is not dominated by its random initialisation.
-    """
-
-    def __init__(self, model: nn.Module, decay: float):
-        if not 0.0 < decay < 1.0:
-            raise WavegenError(f"ema_decay must be between 0 and 1 (exclusive), got {decay}")
-        self.decay, self.updates = decay, 0
-        self.averages: dict[str, torch.Tensor] = {}
-        self.reset(model)
-
-    def reset(self, model: nn.Module) -> None:
-        self.averages = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
-        self.updates = 0
-
-    @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
-        decay = min(self.decay, (1 + self.updates) / (10 + self.updates))
-        current = model.state_dict()
-        names = list(self.averages)
-        torch._foreach_lerp_([self.averages[k] for k in names], [current[k].detach() for k in names], 1.0 - decay)
-        self.updates += 1
-
-    def state(self, model: nn.Module) -> dict[str, torch.Tensor]:
-        """A full state dict for ``model``: averaged floating-point entries, current others."""
-        return {k: self.averages.get(k, v) for k, v in model.state_dict().items()}
-
-    def load(self, averages: dict[str, torch.Tensor], updates: int) -> None:
-        missing = set(self.averages) - set(averages)
-        if missing:
-            raise WavegenError(f"checkpoint lacks weight averages for {sorted(missing)[:3]}")
-        self.averages = {k: averages[k].to(v.device) for k, v in self.averages.items()}
-        self.updates = updates
 
 
 class _RunLogs:

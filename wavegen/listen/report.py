@@ -143,19 +143,19 @@ def plot_report(report: Report, path: str | Path, title: str = "") -> Path:
         ax.grid(axis="x", alpha=0.3)
         ax.invert_yaxis()
     if report.preferences:
-        _shares(next(axes), report.preferences, "share",
+        _shares(next(axes), report.preferences,
                 [f"{p['first']} | {p['second']}\n(p = {p['p']:.3f})" for p in report.preferences],
                 "preference share, % (left system, 95 % interval)")
     if report.identification:
-        _shares(next(axes), report.identification, "share",
+        _shares(next(axes), report.identification,
                 [f"{p['pair']}\n(p = {p['p']:.3f})" for p in report.identification],
                 "X identified, % (95 % interval; 50 = guessing)")
     return save_figure(figure, path, title=title)
 
 
-def _shares(ax, rows: list[dict], key: str, labels: list[str], xlabel: str) -> None:
+def _shares(ax, rows: list[dict], labels: list[str], xlabel: str) -> None:
     """Horizontal bars of a share (%) and its complement, with the interval and a line at 50 %."""
-    shares = [100 * p[key] for p in rows]
+    shares = [100 * p["share"] for p in rows]
     ax.barh(range(len(rows)), shares, height=0.5, color="#2f855a")
     ax.barh(range(len(rows)), [100 - s for s in shares], left=shares, height=0.5, color="#c05621")
     ax.errorbar(shares, range(len(rows)), xerr=[[s - 100 * p["low"] for s, p in zip(shares, rows)],
