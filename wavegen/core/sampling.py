@@ -8,6 +8,7 @@ nothing the user asked for is silently ignored.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -39,3 +40,21 @@ def refuse(request: SampleRequest, names: tuple[str, ...], why: str) -> None:
     for name in names:
         if getattr(request, name) != defaults[name]:
             raise WavegenError(f"{OPTION_NAMES[name]}: {why}; leave it out")
+
+
+@contextmanager
+def one_thread():
+    """Run the block on one CPU thread: the same draws then give the same bits in every process.
+
+    A float reduction split across threads can be split differently when the OS is busy, and
+    differ in its last bit; in a 16-bit WAV that shows as 1-LSB differences between two runs
+    with the same seed (seen for WaveGAN under load). Samplers that promise identical files for
+    a seed generate inside this.
+    """
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

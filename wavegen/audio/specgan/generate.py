@@ -16,7 +16,7 @@ from typing import Callable
 
 from wavegen.audio.io import write_audio
 from wavegen.audio.plots import save_spectrogram_grid
-from wavegen.core.sampling import SampleRequest, refuse
+from wavegen.core.sampling import SampleRequest, one_thread, refuse
 from wavegen.errors import WavegenError
 
 
@@ -41,7 +41,8 @@ def write_samples(model, out_dir: str | Path, request: SampleRequest,
     if existing and not request.overwrite:
         raise WavegenError(f"{existing[0]} already exists ({len(existing)} files); use --overwrite to replace, "
                            f"or another -o folder or --seed")
-    audio = model.generate_audio(request.count, request.seed)
+    with one_thread():                       # the same files for a seed, however busy the machine
+        audio = model.generate_audio(request.count, request.seed)
     if progress is not None:
         progress(audio.numel(), audio.numel())
     for path, clip in zip(paths, audio):
