@@ -4,8 +4,10 @@
 
 Enhancement uses the paper-size generator (random weights: speed does not
 depend on them): end to end through ``enhance_file`` on a 16 kHz mono file and
-a 44.1 kHz stereo file, and the bare generator forward on a batch of windows
-(plain modules and the fast path). Training is one step of the real training
+a 44.1 kHz stereo file and through ``enhance_files`` on a folder of short 48 kHz
+utterances, each with the default tiling (``wavegen.audio.enhance.Tiling``) and
+the half-overlapping windows used before, and the bare generator forward on
+batches of windows (plain modules and the fast path). Training is one step of the real training
 task (``SEGANTask``: least-squares GAN loss plus 100 * L1 for G, RMSprop at
 2e-4, a reference batch of the batch size for virtual batch norm), in fp32 and,
 on CPUs with native bf16, under bf16 autocast as the trainer runs it there.
@@ -23,12 +25,14 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from wavegen.audio.enhance import enhance_file
+from wavegen.audio.enhance import DEFAULT_TILING, HALF_OVERLAP, enhance_file, enhance_files
 from wavegen.audio.segan import SEGAN
 from wavegen.audio.segan.train import SEGANTask
 from wavegen.core.trainer import cpu_has_native_bf16
 
 from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
+
+TILINGS = {"default tiling": DEFAULT_TILING, "half-overlapping windows": HALF_OVERLAP}
 
 
 def enhancement_rows(repeats: int, seconds: float, batch: int) -> list[tuple[str, str]]:
@@ -39,18 +43,37 @@ def enhancement_rows(repeats: int, seconds: float, batch: int) -> list[tuple[str
         for rate, channels in [(16000, 1), (44100, 2)]:
             src = Path(tmp) / f"in_{rate}.wav"
             sf.write(src, 0.1 * rng.standard_normal((int(seconds * rate), channels)).astype(np.float32), rate)
-            t = best_time(lambda: enhance_file(model, src, Path(tmp) / "out.wav", batch_size=batch, overwrite=True), repeats)
-            audio = seconds * channels                 # each channel is enhanced on its own
-            rows.append((f"enhance_file, {seconds:.0f} s, {rate / 1000:g} kHz, {channels} ch",
-                         f"{audio / t:.1f}x real time ({t:.2f} s)"))
-    x = 0.1 * torch.randn(batch, 1, model.window)
-    z = model.generator.sample_latent(batch, model.window)
+            for label, tiling in TILINGS.items():
+                t = best_time(lambda: enhance_file(model, src, Path(tmp) / "out.wav", batch_size=batch,
+                                                   overwrite=True, tiling=tiling), repeats)
+                audio = seconds * channels                 # each channel is enhanced on its own
+                rows.append((f"enhance_file, {seconds:.0f} s, {rate / 1000:g} kHz, {channels} ch, {label}",
+                             f"{audio / t:.1f}x real time ({t:.2f} s)"))
+        # A test set: many utterances of a few seconds at 48 kHz, as VoiceBank-DEMAND's 824.
+        folder = Path(tmp) / "testset"
+        folder.mkdir()
+        lengths = rng.uniform(2.0, 4.0, size=max(1, int(seconds / 3)))
+        for i, length in enumerate(lengths):
+            sf.write(folder / f"u{i:03d}.wav", 0.1 * rng.standard_normal(int(length * 48000)).astype(np.float32),
+                     48000, subtype="PCM_16")
+        for label, tiling in TILINGS.items():
+            t = best_time(lambda: enhance_files(model, [folder], Path(tmp) / "out", batch_size=batch,
+                                                overwrite=True, tiling=tiling), repeats)
+            rows.append((f"enhance_files, {len(lengths)} files of 2-4 s, 48 kHz, {label}",
+                         f"{lengths.sum() / t:.1f}x real time ({t:.2f} s)"))
     audio = batch * model.window / model.sample_rate
     with torch.inference_mode():
         for name, fast in [("plain modules", False), ("fast path", True)]:
+            x = 0.1 * torch.randn(batch, 1, model.window)
+            z = model.generator.sample_latent(batch, model.window)
             t = best_time(lambda: model.generator(x, z, fast=fast), repeats)
             rows.append((f"generator forward, batch {batch} x {model.window}, {name}",
                          f"{audio / t:.1f}x real time ({t * 1000:.0f} ms)"))
+        for size in (1, 4):
+            x, z = 0.1 * torch.randn(size, 1, model.window), model.generator.sample_latent(size, model.window)
+            t = best_time(lambda: model.generator(x, z, fast=True), repeats)
+            rows.append((f"generator forward, batch {size} x {model.window}, fast path",
+                         f"{size * model.window / model.sample_rate / t:.1f}x real time ({t * 1000:.0f} ms)"))
     return rows
 
 
@@ -82,13 +105,14 @@ def main() -> None:
     parser.add_argument("--train-batch", type=int, default=16)
     parser.add_argument("--configs", nargs="+", default=["paper", "small"])
     parser.add_argument("--skip-enhance", action="store_true")
+    parser.add_argument("--skip-training", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     rows = [] if args.skip_enhance else enhancement_rows(args.repeats, args.seconds, args.batch)
     precisions = [False, True] if cpu_has_native_bf16() else [False]
-    rows += [training_row(name, args.train_batch, args.repeats, bf16)
-             for name in args.configs for bf16 in precisions]
+    rows += [] if args.skip_training else [training_row(name, args.train_batch, args.repeats, bf16)
+                                           for name in args.configs for bf16 in precisions]
     width = max(len(name) for name, _ in rows)
     print(f"| {'SEGAN, CPU, %d threads' % args.threads:<{width}} | result |")
     print(f"|{'-' * (width + 2)}|--------|")

@@ -2,10 +2,12 @@
 
 import numpy as np
 import pytest
+import scipy.signal
 import soundfile as sf
 import torch
 
-from wavegen.audio.enhance import EnhanceResult, enhance_file, enhance_files, enhance_waveform
+from wavegen.audio.enhance import (DC_BLOCK_HZ, HALF_OVERLAP, EnhanceResult, Tiling, enhance_file, enhance_files,
+                                    enhance_waveform)
 from wavegen.audio.segan import SEGAN
 from wavegen.errors import AudioFileError, WavegenError
 
@@ -46,8 +48,9 @@ def test_output_keeps_rate_channels_and_length(model, tmp_path, rate):
 def test_channels_are_enhanced_independently(model, tmp_path):
     stereo = write(tmp_path / "stereo.flac", 0.6, 44100, channels=2)
     left = write(tmp_path / "left.flac", 0.6, 44100, signal=read(stereo)[0][:, :1])
-    out_stereo = read(enhance_file(model, stereo, tmp_path / "out" / "stereo.flac"))[0]
-    out_left = read(enhance_file(model, left, tmp_path / "out" / "left.flac"))[0]
+    # In float32: bfloat16 convolutions round differently for different batch shapes.
+    out_stereo = read(enhance_file(model, stereo, tmp_path / "out" / "stereo.flac", precision="float32"))[0]
+    out_left = read(enhance_file(model, left, tmp_path / "out" / "left.flac", precision="float32"))[0]
     assert out_stereo.shape == (sf.info(stereo).frames, 2)
     np.testing.assert_allclose(out_stereo[:, :1], out_left, atol=2 / 2 ** 15)
 
@@ -62,8 +65,9 @@ def test_long_file_streams_without_seams(model, tmp_path):
     # Two minutes at 8 kHz through 7.3-second blocks must equal a single block: block edges
     # fall mid-window and mid-resampler, so any seam would show up as a difference.
     src = write(tmp_path / "long.wav", 120.0, 8000, subtype="FLOAT")
-    streamed = enhance_file(model, src, tmp_path / "streamed.wav", block_seconds=7.3, batch_size=256)
-    whole = enhance_file(model, src, tmp_path / "whole.wav", block_seconds=1e6, batch_size=256)
+    streamed = enhance_file(model, src, tmp_path / "streamed.wav", block_seconds=7.3, batch_size=256,
+                            precision="float32")
+    whole = enhance_file(model, src, tmp_path / "whole.wav", block_seconds=1e6, batch_size=256, precision="float32")
     a, b = read(streamed)[0], read(whole)[0]
     assert a.shape == b.shape == (960_000, 1)
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -237,3 +241,59 @@ def test_enhance_command_bad_paths_are_one_line_and_cost_nothing(model, tmp_path
     assert ok.returncode == 0, ok.stderr
     again = wavegen_cli("enhance", "-c", str(checkpoint), str(src), "-o", str(tmp_path / "out"), cwd=tmp_path)
     assert again.returncode == 1 and "--overwrite" in again.stderr
+
+
+@pytest.mark.parametrize("tiling", [HALF_OVERLAP, Tiling(), Tiling(trim=0.125, fade=0.0),
+                                    Tiling(trim=0.0, fade=0.25, shape="linear")])
+def test_every_tiling_puts_each_sample_back_where_it_was(tmp_path, tiling):
+    # A residual generator starts as the identity (its last layer is zero): whatever the tiling,
+    # every output sample must be its input sample with weights summing to one, and the file
+    # streamed in odd blocks must equal the whole (the windows are aligned to the file's start).
+    torch.manual_seed(0)
+    identity = SEGAN.from_name("tiny", residual=True)
+    src = write(tmp_path / "in.wav", 1.3, 16000, subtype="FLOAT")
+    audio = read(src)[0][:, 0]
+    out = enhance_waveform(identity, audio, 16000, tiling=tiling).numpy()
+    reference = enhance_waveform(identity, audio, 16000, tiling=Tiling(trim=0.0, fade=0.5, shape="linear")).numpy()
+    np.testing.assert_allclose(out, reference, atol=1e-6)
+    # Pre- and de-emphasis cancel around an identity generator, leaving the DC blocker alone.
+    r = 1 - 2 * np.pi * DC_BLOCK_HZ / 16000
+    np.testing.assert_allclose(out, scipy.signal.lfilter([1.0, -1.0], [1.0, -r], audio), atol=1e-5)
+    streamed = read(enhance_file(identity, src, tmp_path / "out.wav", block_seconds=0.37, tiling=tiling))[0][:, 0]
+    np.testing.assert_allclose(streamed, out, atol=1e-6)
+
+
+def test_impossible_tilings_are_refused():
+    for bad in (dict(trim=-0.1), dict(trim=0.3, fade=0.3), dict(trim=0.5, fade=0.0), dict(shape="box")):
+        with pytest.raises(WavegenError, match="tiling"):
+            Tiling(**bad)
+
+
+def test_bfloat16_enhances_as_float32_does_within_its_rounding(tmp_path):
+    torch.manual_seed(0)
+    trained_like = SEGAN.from_name("tiny", residual=True)
+    with torch.no_grad():                      # a generator that changes its input, not the identity
+        for p in trained_like.generator.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    audio = read(write(tmp_path / "in.wav", 1.5, 16000, subtype="FLOAT"))[0][:, 0]
+    exact = enhance_waveform(trained_like, audio, 16000, precision="float32").numpy()
+    fast = enhance_waveform(trained_like, audio, 16000, precision="bfloat16").numpy()
+    assert not np.array_equal(exact, fast)
+    error_db = 10 * np.log10(np.sum((fast - exact) ** 2) / np.sum(exact ** 2))
+    assert error_db < -35, error_db
+    np.testing.assert_array_equal(fast, enhance_waveform(trained_like, audio, 16000, precision="bfloat16").numpy())
+    with pytest.raises(WavegenError, match="precision"):
+        enhance_waveform(trained_like, audio, 16000, precision="half")
+
+
+def test_files_enhanced_together_are_what_each_gets_alone(model, tmp_path):
+    # enhance_files batches the windows of several short files into one generator call.
+    folder = tmp_path / "in"
+    names = [f"u{i}.wav" for i in range(5)]
+    for i, name in enumerate(names):
+        write(folder / name, 0.2 + 0.15 * i, 16000, channels=1 + i % 2, seed=i, subtype="FLOAT")
+    results = enhance_files(model, [folder], tmp_path / "together", batch_size=64, precision="float32")
+    assert all(r.ok for r in results)
+    for name in names:
+        alone = enhance_file(model, folder / name, tmp_path / "alone" / name, precision="float32")
+        np.testing.assert_allclose(read(tmp_path / "together" / name)[0], read(alone)[0], atol=1e-6)

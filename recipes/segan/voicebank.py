@@ -25,6 +25,7 @@ from wavegen.audio.segan.train import SEGANTask, draw_reference_batch
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
 from wavegen.core.experiment import Experiment, describe_publication, plot_evaluations
+from wavegen.core.gan import GANStepConfig
 from wavegen.core.trainer import Trainer, seed_everything
 from wavegen.errors import WavegenError
 from wavegen.progress import seconds_callback, wrap_iterable
@@ -46,9 +47,14 @@ CONFIG = {
               # Held-out training speakers whose whole utterances are enhanced and scored (val_pesq,
               # val_stoi, val_csig, ...) at every evaluation; select_by publishes the weights where one
               # of those (or val_snr_db, val_l1) was best, select_mode max|min. "" = the last weights.
+              # val_min_gain: the smallest gain over the noisy input among PESQ, STOI, ESTOI, CSIG,
+              # CBAK, COVL and SSNR, each over its scale's span (wavegen.audio.metrics.min_gain).
               "validation_speakers": 0, "select_by": "", "select_mode": "max",
-              # Linear learning-rate warm-up over this many steps (0 = the paper's constant rate).
-              "warmup_steps": 0},
+              # Linear learning-rate warm-up over this many steps (0 = the paper's constant rate), and
+              # then "constant" (the paper) or "cosine" decay to a tenth of the rate at the last step.
+              "warmup_steps": 0, "lr_decay": "constant",
+              # Weight of the generator's adversarial loss beside the L1 (1 = the paper; 0 = regression only).
+              "adversarial_weight": 1.0},
     "enhance": {"batch_size": 16, "seed": 0},
     "samples": {"count": 3},
 }
@@ -88,7 +94,7 @@ def check_config(config: dict) -> None:
     names = ["val_l1", "val_snr_db", "val_input_snr_db"]
     if cfg["validation_speakers"] > 0:
         from wavegen.audio.metrics import METRIC_NAMES
-        names += [f"val_{m}" for m in METRIC_NAMES]
+        names += [f"val_{m}" for m in (*METRIC_NAMES, "min_gain")]
     if cfg["validation_speakers"] < 0:
         raise WavegenError(f"train.validation_speakers must be at least 0, got {cfg['validation_speakers']}")
     if cfg["select_by"] and cfg["select_by"] not in names:
@@ -101,6 +107,8 @@ def check_config(config: dict) -> None:
         raise WavegenError(f"train.remix must be between 0 and 1, got {cfg['remix']}")
     if len(cfg["remix_gain_db"]) != 2 or cfg["remix_gain_db"][0] > cfg["remix_gain_db"][1]:
         raise WavegenError(f"train.remix_gain_db must be [lower, upper] in dB, got {cfg['remix_gain_db']}")
+    if cfg["adversarial_weight"] < 0:
+        raise WavegenError(f"train.adversarial_weight must be at least 0, got {cfg['adversarial_weight']}")
     if cfg["stft_weight"] < 0:
         raise WavegenError(f"train.stft_weight must be at least 0, got {cfg['stft_weight']}")
 
@@ -128,13 +136,17 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
     validation = draw_reference_batch(windows, min(32, len(windows)), cfg["seed"] + 1)
     task = SEGANTask(model, reference, lr=cfg["lr"], l1_weight=cfg["l1_weight"], stft_weight=cfg["stft_weight"],
                      remix=cfg["remix"], remix_gain_db=cfg["remix_gain_db"], validation=tuple(validation.unbind(1)),
-                     validation_utterances=[manifest.train_pair(i) for i in validating])
+                     validation_utterances=[manifest.train_pair(i) for i in validating],
+                     step_config=GANStepConfig(objective="least_squares",
+                                               adversarial_weight=cfg["adversarial_weight"]))
     max_steps = cfg["max_steps"] or cfg["epochs"] * (len(windows) // cfg["batch_size"])
     trainer = Trainer(task, windows, train_config(cfg, device, max_steps), exp.dir)
     path = trainer.fit()
     header, _ = read_checkpoint(path)
     if dist.rank() == 0:
-        plot_evaluations(exp.dir, exp.dir / "metrics" / "validation.png", title="SEGAN validation")
+        noisy = {f"val_{m}": v for m, v in task.noisy_validation_scores().items()} if validating else {}
+        plot_evaluations(exp.dir, exp.dir / "metrics" / "validation.png", title="SEGAN validation",
+                         baselines=noisy, baseline_label="noisy input")
     return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"], "last_step": max_steps,
             "validation_utterances": len(validating)}
 

@@ -51,6 +51,48 @@ _FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG"}
 # gets the output format's default, so every output can be written.
 _KEPT_SUBTYPES = {"PCM_S8", "PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE", "VORBIS", "OPUS"}
 DC_BLOCK_HZ = 20.0     # cut-off of the DC blocker after de-emphasis
+# auto: bfloat16 on CPUs that multiply it natively (AVX512-BF16, AMX), else float32.
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """How a signal is cut into the generator's windows and joined again, in fractions of a window.
+
+    Each window's first and last ``trim`` are thrown away (the generator's output is worst
+    at its window's edges, where its convolutions see zero padding), and consecutive windows
+    overlap by ``fade`` more, over which one fades out as the next fades in (``shape``:
+    ``hann``, raised cosine, or ``linear``; the two weights always sum to one). The
+    generator runs window / (window - 2 trim - fade) times per sample: 2 for half-overlapping
+    windows, 1.14 for the default.
+    """
+    trim: float = 1 / 32
+    fade: float = 1 / 16
+    shape: str = "hann"
+
+    def __post_init__(self):
+        if self.shape not in ("hann", "linear"):
+            raise WavegenError(f"tiling shape must be 'hann' or 'linear', got {self.shape!r}")
+        if not (0 <= self.trim and 0 <= self.fade and 2 * (self.trim + self.fade) <= 1 and 2 * self.trim < 1):
+            raise WavegenError(f"tiling trim={self.trim}, fade={self.fade}: need trim, fade >= 0 and "
+                               f"trim + fade at most half a window (a window's kept part holds two fades)")
+
+    def samples(self, window: int) -> tuple[int, int]:
+        """(trim, fade) in samples for a window length."""
+        trim, fade = round(self.trim * window), round(self.fade * window)
+        if window - 2 * trim - fade < max(fade, 1):
+            raise WavegenError(f"tiling trim={self.trim}, fade={self.fade} leaves no hop in a {window}-sample window")
+        return trim, fade
+
+    def fade_in(self, length: int) -> torch.Tensor:
+        """Weights rising from 0 over ``length`` samples; ``1 - w`` is their mirror image, ``w.flip(0)``."""
+        x = (torch.arange(length) + 0.5) / max(length, 1)
+        return torch.sin(0.5 * math.pi * x) ** 2 if self.shape == "hann" else x
+
+
+DEFAULT_TILING = Tiling()
+# The procedure before: half-overlapping windows, all of each faded with a periodic Hann window.
+HALF_OVERLAP = Tiling(trim=0.0, fade=0.5)
 
 
 @dataclass(frozen=True)
@@ -67,7 +109,8 @@ class EnhanceResult:
 
 def enhance_file(model, input_path: str | Path, output_path: str | Path, *, device: str | torch.device = "cpu",
                  batch_size: int = 16, seed: int = 0, block_seconds: float = 30.0,
-                 progress: ProgressCallback | None = None, overwrite: bool = False) -> Path:
+                 progress: ProgressCallback | None = None, overwrite: bool = False,
+                 tiling: Tiling = DEFAULT_TILING, precision: str = "auto") -> Path:
     """Enhance one audio file into ``output_path`` (same rate, channels and length as the input).
 
     ``model`` is a :class:`~wavegen.audio.segan.SEGAN` (moved to ``device``).
@@ -83,14 +126,20 @@ def enhance_file(model, input_path: str | Path, output_path: str | Path, *, devi
     check_enhancement_model(model)
     input_path, output_path = Path(input_path), Path(output_path)
     _refuse_overwrite(output_path, [input_path], overwrite)
-    return _enhance_one(model, input_path, output_path, device=device, batch_size=batch_size,
-                        seed=seed, block_seconds=block_seconds, progress=progress)
+    runner = _Runner(model, device, batch_size, precision)
+    job = _file_job(model, input_path, output_path, seed=seed, block_seconds=block_seconds, progress=progress,
+                    tiling=tiling)
+    outcome = runner.drive([job])[0]
+    if isinstance(outcome, WavegenError):
+        raise outcome
+    return outcome
 
 
 def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *,
                   device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0,
                   block_seconds: float = 30.0, progress: ProgressCallback | None = None,
-                  overwrite: bool = False) -> list[EnhanceResult]:
+                  overwrite: bool = False, tiling: Tiling = DEFAULT_TILING,
+                  precision: str = "auto") -> list[EnhanceResult]:
     """Enhance files and folders (recursively: .wav .flac .ogg) into ``output_dir``.
 
     A file given directly is written as ``output_dir/<name>``, a file found in
@@ -121,35 +170,47 @@ def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *
     _refuse_overwrite_all(planned, [path for path, _, _ in jobs], overwrite)
 
     durations = [_duration_or_zero(path) if error is None else 0.0 for path, _, error in jobs]
-    total, done = sum(durations), 0.0
+    total = sum(durations)
+    done = [0.0] * len(jobs)                    # seconds done per file: files run side by side
+
+    def file_progress(i):
+        def report(file_done, _file_total):
+            done[i] = file_done
+            if progress is not None:
+                progress(sum(done), total)
+        return report
+
+    runnable = [i for i, (_, _, error) in enumerate(jobs) if error is None]
+    runner = _Runner(model, device, batch_size, precision)
+    outcomes = runner.drive(_file_job(model, jobs[i][0], jobs[i][1], seed=seed, block_seconds=block_seconds,
+                                      progress=file_progress(i), tiling=tiling) for i in runnable)
+    errors = {i: outcome for i, outcome in zip(runnable, outcomes) if isinstance(outcome, WavegenError)}
     results = []
-    for (path, out, error), seconds in zip(jobs, durations):
-        if error is None:
-            def file_progress(file_done, _file_total, base=done):
-                if progress is not None:
-                    progress(base + file_done, total)
-            try:
-                _enhance_one(model, path, out, device=device, batch_size=batch_size, seed=seed,
-                             block_seconds=block_seconds, progress=file_progress)
-            except WavegenError as exc:
-                error = exc
+    for i, (path, out, error) in enumerate(jobs):
+        error = error or errors.get(i)
         if error is not None:
             log.info("skipped %s", error)   # reported to the caller in the results
         results.append(EnhanceResult(path, out if error is None else None, error))
-        done += seconds
-        if progress is not None:
-            progress(done, total)
+    if progress is not None:
+        progress(total, total)
     return results
 
 
 def enhance_waveform(model, audio: np.ndarray | torch.Tensor, sample_rate: int, *,
-                     device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0) -> torch.Tensor:
+                     device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0,
+                     tiling: Tiling = DEFAULT_TILING, precision: str = "auto") -> torch.Tensor:
     """Enhance ``(C, n)`` or ``(n,)`` audio in memory: exactly what :func:`enhance_file` writes, unclipped."""
     audio = torch.as_tensor(audio, dtype=torch.float32)
     channels = audio.reshape(-1, audio.shape[-1])
-    stream = _EnhanceStream(model, sample_rate, channels.shape[0], device=device, batch_size=batch_size, seed=seed)
-    out = torch.cat([stream.push(channels), stream.flush()], dim=1)[:, :channels.shape[1]]
-    return out.reshape(audio.shape)
+
+    def job():
+        stream = _EnhanceStream(model, sample_rate, channels.shape[0], seed=seed, tiling=tiling)
+        return torch.cat([(yield from stream.push(channels)), (yield from stream.flush())], dim=1)
+
+    out = _Runner(model, device, batch_size, precision).drive([job()])[0]
+    if isinstance(out, WavegenError):
+        raise out
+    return out[:, :channels.shape[1]].reshape(audio.shape)
 
 
 def check_enhancement_model(model) -> None:
@@ -166,8 +227,11 @@ def _output_name(path: Path) -> Path:
 
 # ---------------------------------------------------------------- one file
 
-def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_size, seed,
-                 block_seconds, progress) -> Path:
+def _file_job(model, input_path: Path, output_path: Path, *, seed, block_seconds, progress, tiling):
+    """Enhance one file, as a job for :meth:`_Runner.drive`: yields windows, is sent them enhanced.
+
+    Returns the output path; a :class:`WavegenError` ends the job (no output is left behind).
+    """
     info = audio_info(input_path)
     fmt = _FORMATS.get(output_path.suffix.lower())
     if fmt is None:
@@ -177,8 +241,7 @@ def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_si
     subtype = info.subtype if keep else None
     clip = subtype is None or subtype not in ("FLOAT", "DOUBLE")   # integer encodings would wrap
     block_frames = max(1, int(block_seconds * info.samplerate))
-    stream = _EnhanceStream(model, info.samplerate, info.channels, device=device,
-                            batch_size=batch_size, seed=seed)
+    stream = _EnhanceStream(model, info.samplerate, info.channels, seed=seed, tiling=tiling)
 
     with atomic_output(output_path) as tmp, _named_write_errors(output_path):
         with sf.SoundFile(str(tmp), "w", samplerate=info.samplerate, channels=info.channels,
@@ -195,12 +258,12 @@ def _enhance_one(model, input_path: Path, output_path: Path, *, device, batch_si
 
             for block in _read_blocks(input_path, block_frames):
                 frames_in += block.shape[1]
-                write(stream.push(torch.from_numpy(block)))
+                write((yield from stream.push(torch.from_numpy(block))))
                 if progress is not None:
                     progress(frames_in / info.samplerate, info.frames / info.samplerate)
             if frames_in == 0:
                 raise AudioFileError(input_path, "audio file has no samples")
-            write(stream.flush())
+            write((yield from stream.flush()))
         if frames_out != frames_in:
             raise AssertionError(f"wrote {frames_out} frames for {frames_in}")
     log.info("enhanced %s -> %s (%.1f s)", input_path, output_path, frames_in / info.samplerate)
@@ -238,11 +301,15 @@ class _EnhanceStream:
 
     ``push`` takes (C, n) input samples and returns the output samples that are
     final so far; ``flush`` returns the rest. Together they equal the whole-file
-    procedure, with up to a window of look-ahead plus the resamplers' reach.
+    procedure, with up to a window of look-ahead plus the resamplers' reach. Both
+    are generators (``out = yield from stream.push(block)``): they yield the
+    windows the generator must enhance with their latents, ``(C*k, 1, W)`` and
+    ``(C*k, latent, W / 2**L)``, and are sent back the enhanced windows, so that a
+    :class:`_Runner` can batch windows of many streams together.
     """
 
-    def __init__(self, model, rate: int, channels: int, *, device, batch_size: int, seed: int):
-        self.model, self.device, self.batch_size = model.to(device), torch.device(device), batch_size
+    def __init__(self, model, rate: int, channels: int, *, seed: int, tiling: Tiling):
+        self.model = model
         self.window, self.coef = model.window, model.preemph
         self.to_model_rate = _StreamingResampler(rate, model.sample_rate, channels)
         self.to_input_rate = _StreamingResampler(model.sample_rate, rate, channels)
@@ -251,44 +318,56 @@ class _EnhanceStream:
         self.filter_b = np.array([1.0, -1.0])
         self.filter_a = np.convolve([1.0, -self.coef], [1.0, -r])
         self.filter_state = np.zeros((channels, 2))                  # de-emphasis + DC blocker
-        self.hop = self.window // 2
-        self.fade = torch.hann_window(self.window, periodic=True)    # w[n] + w[n + hop] = 1
-        # Pre-emphasised samples from the next window's start on; the stream starts with half a
-        # window of zeros so that the first real sample already lies under two windows.
-        self.pending = torch.zeros(channels, self.window - self.hop)
-        self.tail = torch.zeros(channels, self.hop)        # the previous window's faded second half
-        self.lead = self.window - self.hop                 # outputs still to drop (they cover the padding)
+        self.trim, self.fade_length = tiling.samples(self.window)
+        self.hop = self.window - 2 * self.trim - self.fade_length
+        self.fade_in = tiling.fade_in(self.fade_length)               # fade_in + its mirror = 1
+        # Pre-emphasised samples from the next window's start on. The stream starts with zeros
+        # up to the end of the first window's trimmed edge and fade-in, so the first real
+        # sample already has its full weight.
+        self.pending = torch.zeros(channels, self.trim + self.fade_length)
+        self.tail = torch.zeros(channels, self.fade_length)  # the previous window's faded-out end
+        self.lead = self.fade_length                       # outputs still to drop (they cover the padding)
         # One latent stream per channel, drawn window by window, so z never depends on blocking.
         self.latent_rngs = [torch.Generator().manual_seed(int(np.random.SeedSequence([seed, c]).generate_state(1)[0]))
                             for c in range(channels)]
 
-    def push(self, block: torch.Tensor) -> torch.Tensor:
+    def push(self, block: torch.Tensor):
         self._add_noisy(self.to_model_rate.push(block))                # (C, n16)
-        return self.to_input_rate.push(self._deemphasise(self._overlap_add()))
+        return self.to_input_rate.push(self._deemphasise((yield from self._overlap_add())))
 
-    def flush(self) -> torch.Tensor:
+    def flush(self):
         self._add_noisy(self.to_model_rate.flush())
-        pending = self.pending.shape[1] - self.lead                  # real samples not yet output
-        # Zeros up to the end of the last window that still covers a real sample.
-        self.pending = torch.nn.functional.pad(self.pending, (0, self.window + (-self.pending.shape[1] % self.hop)))
-        enhanced = self._overlap_add()[:, :max(pending, 0)]
+        n = self.pending.shape[1]
+        remaining = n - self.trim - self.lead                         # real samples not yet output
+        windows = -(-(n - self.trim) // self.hop)                      # each outputs hop samples
+        # Zeros up to the end of the last window that still outputs a real sample.
+        self.pending = torch.nn.functional.pad(self.pending, (0, max(0, (windows - 1) * self.hop + self.window - n)))
+        enhanced = (yield from self._overlap_add())[:, :max(remaining, 0)]
         return torch.cat([self.to_input_rate.push(self._deemphasise(enhanced)),
                           self.to_input_rate.flush()], dim=1)
 
     def _overlap_add(self) -> torch.Tensor:
-        """Run every complete window of ``pending`` (hop apart) and return the samples now final."""
+        """Run every complete window of ``pending`` (hop apart) and return the samples now final.
+
+        Window j outputs its samples [trim, trim + hop): the first ``fade_length`` of them
+        faded in over the previous window's faded-out samples [trim + hop, window - trim).
+        """
         C, n = self.pending.shape
         k = (n - self.window) // self.hop + 1 if n >= self.window else 0
         if k == 0:
             return self.pending[:, :0]
         windows = self.pending[:, :(k - 1) * self.hop + self.window].unfold(1, self.window, self.hop)  # (C, k, W)
-        faded = self._generate(windows.reshape(C * k, 1, self.window)).reshape(C, k, self.window) * self.fade
-        out = torch.empty(C, k * self.hop)
-        tail = self.tail
-        for j in range(k):                                   # sample j·hop + i gets windows j-1 and j
-            out[:, j * self.hop:(j + 1) * self.hop] = tail + faded[:, j, :self.hop]
-            tail = faded[:, j, self.hop:]
-        self.tail = tail
+        # One latent per window, from each channel's own stream, so z never depends on blocking.
+        z = torch.stack([torch.randn(self.model.generator.latent_shape(self.window), generator=rng)
+                         for rng in self.latent_rngs for _ in range(k)])         # (C*k, latent, W / 2**L)
+        kept = (yield windows.reshape(C * k, 1, self.window), z).reshape(C, k, self.window)
+        kept = kept[:, :, self.trim:self.window - self.trim]                       # (C, k, hop + fade)
+        f = self.fade_length
+        faded_in = kept[:, :, :f] * self.fade_in
+        faded_out = kept[:, :, self.hop:] * self.fade_in.flip(0)
+        previous = torch.cat([self.tail[:, None], faded_out[:, :-1]], dim=1)        # (C, k, fade)
+        out = torch.cat([previous + faded_in, kept[:, :, f:self.hop]], dim=2).reshape(C, k * self.hop)
+        self.tail = faded_out[:, -1]
         self.pending = self.pending[:, k * self.hop:]
         drop, self.lead = min(self.lead, out.shape[1]), self.lead - min(self.lead, out.shape[1])
         return out[:, drop:]
@@ -314,16 +393,61 @@ class _EnhanceStream:
                                                     axis=1, zi=self.filter_state)
         return torch.from_numpy(x).float()
 
-    def _generate(self, windows: torch.Tensor) -> torch.Tensor:
-        """(C*k, 1, W) pre-emphasised windows, channel-major -> enhanced windows, same shape."""
-        per_channel = windows.shape[0] // len(self.latent_rngs)
-        z = torch.stack([torch.randn(self.model.generator.latent_shape(self.window), generator=rng)
-                         for rng in self.latent_rngs for _ in range(per_channel)])   # (C*k, latent, W / 2**L)
+class _Runner:
+    """Runs enhancement jobs side by side, batching the windows they ask for across jobs.
+
+    A job is a generator that yields ``(windows, z)`` and is sent the enhanced windows
+    (see :class:`_EnhanceStream`). Short files ask for a few windows each; a
+    generator call costs about as much for 1 window as for 4 on a CPU, so
+    :meth:`drive` keeps starting jobs until the windows asked for fill a batch, and
+    runs them through the generator together.
+    """
+
+    def __init__(self, model, device, batch_size: int, precision: str):
+        from wavegen.audio.segan.model import WindowEnhancer
+        from wavegen.core.trainer import cpu_has_native_bf16
+        if precision not in PRECISIONS:
+            raise WavegenError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.device, self.batch_size = torch.device(device), batch_size
+        if precision == "auto":
+            precision = "bfloat16" if self.device.type == "cpu" and cpu_has_native_bf16() else "float32"
+        self.enhance = WindowEnhancer(model.to(self.device), precision)
+
+    def drive(self, jobs: Iterable) -> list:
+        """Run every job to its end; its return value, or the WavegenError that ended it, in job order."""
+        jobs = iter(jobs)
+        outcomes: list = []
+        active: list[tuple[int, object, tuple]] = []           # (index, job, its request)
+
+        def advance(index, job, value=None, start=False):
+            try:
+                active.append((index, job, next(job) if start else job.send(value)))
+            except StopIteration as stop:
+                outcomes[index] = stop.value
+            except WavegenError as exc:
+                outcomes[index] = exc
+
+        while True:
+            while sum(request[0].shape[0] for _, _, request in active) < self.batch_size:
+                job = next(jobs, None)
+                if job is None:
+                    break
+                outcomes.append(None)
+                advance(len(outcomes) - 1, job, start=True)
+            if not active:
+                return outcomes
+            windows = torch.cat([request[0] for _, _, request in active])
+            z = torch.cat([request[1] for _, _, request in active])
+            enhanced = self._run(windows, z).split([request[0].shape[0] for _, _, request in active])
+            waiting, active[:] = list(active), []
+            for (index, job, _), out in zip(waiting, enhanced):
+                advance(index, job, out)
+
+    def _run(self, windows: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         out = torch.empty_like(windows)
         for start in range(0, windows.shape[0], self.batch_size):
             batch = slice(start, start + self.batch_size)
-            out[batch] = self.model.enhance_windows(windows[batch].to(self.device),
-                                                    z=z[batch].to(self.device)).cpu()
+            out[batch] = self.enhance(windows[batch].to(self.device), z[batch].to(self.device)).cpu()
         return out
 
 

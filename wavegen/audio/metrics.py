@@ -47,6 +47,10 @@ from wavegen.errors import WavegenError
 log = logging.getLogger(__name__)
 
 METRIC_NAMES = ("pesq", "stoi", "estoi", "ssnr", "llr", "wss", "csig", "cbak", "covl", "si_sdr")
+# The measures speech-enhancement results report (higher is better), each with the span of its scale:
+# wide-band PESQ 1-4.5 (P.862.2), STOI and ESTOI 0-1, the composite models 1-5 and segmental SNR
+# -10..35 dB (composite.m's clamp). :func:`min_gain` compares systems across them.
+REPORTED_SCALES = {"pesq": 3.5, "stoi": 1.0, "estoi": 1.0, "csig": 4.0, "cbak": 4.0, "covl": 4.0, "ssnr": 45.0}
 
 PESQ_SAMPLE_RATE = 16000
 SEGMENTAL_SNR_RANGE_DB = (-10.0, 35.0)   # composite.m MIN_SNR, MAX_SNR
@@ -472,6 +476,17 @@ def composite_from_measures(pesq: float, ssnr: float, llr: float, wss: float) ->
     return scores
 
 
+def min_gain(scores: dict[str, float], baseline: dict[str, float]) -> float:
+    """The smallest improvement of ``scores`` over ``baseline`` among the reported measures.
+
+    Each difference is divided by its measure's span (``REPORTED_SCALES``), so 0.01 is a hundredth of
+    the scale: 0.035 PESQ, 0.01 STOI, 0.45 dB segmental SNR. Positive means better on every measure;
+    the most negative measure decides. NaN when a measure is undefined on either side.
+    """
+    gains = [(scores[m] - baseline[m]) / span for m, span in REPORTED_SCALES.items()]
+    return float(min(gains)) if all(math.isfinite(g) for g in gains) else math.nan
+
+
 # --------------------------------------------------------------------------- SI-SDR
 
 def si_sdr(reference: np.ndarray, estimate: np.ndarray, *, zero_mean: bool = False) -> float:
@@ -521,6 +536,16 @@ def evaluate_pair(reference: np.ndarray, estimate: np.ndarray, fs: int) -> dict[
     scores["estoi"] = stoi(reference, estimate, fs, extended=True)
     scores["si_sdr"] = si_sdr(reference, estimate)
     return {name: scores[name] for name in METRIC_NAMES}
+
+
+def mean_scores(pairs, fs: int) -> dict[str, float]:
+    """Mean of every metric over ``(reference, estimate)`` pairs, NaN scores left out of a mean."""
+    rows = [evaluate_pair(reference, estimate, fs) for reference, estimate in pairs]
+    means = {}
+    for name in METRIC_NAMES:
+        finite = [r[name] for r in rows if math.isfinite(r[name])]
+        means[name] = float(np.mean(finite)) if finite else math.nan
+    return means
 
 
 def evaluate_pair_with_reasons(reference: np.ndarray, estimate: np.ndarray,

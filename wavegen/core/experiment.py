@@ -189,8 +189,12 @@ class Experiment:
         return None
 
 
-def plot_evaluations(exp_dir: str | Path, path: str | Path, *, title: str = "") -> Path:
-    """Every metric of ``logs/eval.csv`` against the step, one panel each, the published step marked."""
+def plot_evaluations(exp_dir: str | Path, path: str | Path, *, title: str = "",
+                     baselines: dict[str, float] | None = None, baseline_label: str = "baseline") -> Path:
+    """Every metric of ``logs/eval.csv`` against the step, one panel each, the published step marked.
+
+    ``baselines`` draws a level per metric (e.g. what the input itself scores) as a dotted line.
+    """
     import csv
     import matplotlib
     matplotlib.use("Agg")
@@ -211,6 +215,9 @@ def plot_evaluations(exp_dir: str | Path, path: str | Path, *, title: str = "") 
     for ax, metric in zip(axes.flat, metrics):
         ax.plot(steps, [float(r[metric]) if r[metric] else float("nan") for r in rows], marker="o", ms=3)
         ax.axvline(header["step"], color="#c05621", lw=1, ls="--")
+        if metric in (baselines or {}):
+            ax.axhline(baselines[metric], color="#555555", lw=1, ls=":", label=baseline_label)
+            ax.legend(fontsize=6, loc="best")
         ax.set_title(metric, fontsize=9, loc="left")
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[len(metrics):]:

@@ -1,11 +1,13 @@
 """What the trainer does to weights and learning rates besides the task's own update.
 
-:func:`warm_up` ramps every optimiser's learning rate at the start of training;
+:func:`schedule_learning_rate` sets every optimiser's learning rate for a step (warm-up, decay);
 :class:`WeightAverage` keeps the exponential moving average of the weights that
 evaluation and the published model use.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -13,18 +15,33 @@ from torch import nn
 from wavegen.errors import WavegenError
 
 
-def warm_up(optimizers, step: int, steps: int) -> None:
-    """Learning rates at ``(step + 1) / steps`` of their initial values until ``steps``, then the initial values.
+LR_DECAYS = ("constant", "cosine")
 
-    RMSprop and Adam without bias correction take steps up to 1/sqrt(1 - alpha) times the
-    learning rate at first (10x for RMSprop's alpha = 0.99), which can throw a GAN's
-    generator into saturation in its first few steps. A function of the step alone, so
-    resuming is exact (``initial_lr`` travels in the optimiser's state).
+
+def schedule_learning_rate(optimizers, step: int, *, warmup_steps: int = 0, total_steps: int = 0,
+                           decay: str = "constant", floor: float = 0.1) -> None:
+    """Every optimiser's learning rate at ``step``, as a factor of its initial value.
+
+    A linear warm-up to 1 over ``warmup_steps`` ((step + 1) / warmup_steps): RMSprop and
+    Adam without bias correction take steps up to 1/sqrt(1 - alpha) times the learning
+    rate at first (10x for RMSprop's alpha = 0.99), which can throw a GAN's generator into
+    saturation in its first few steps. Then ``constant``, or ``cosine``: half a cosine from
+    1 down to ``floor`` at ``total_steps`` (Loshchilov and Hutter 2017, without restarts).
+    A function of the step alone, so resuming is exact (``initial_lr`` travels in the
+    optimiser's state).
     """
+    if decay not in LR_DECAYS:
+        raise WavegenError(f"learning-rate decay must be one of {', '.join(LR_DECAYS)}, got {decay!r}")
+    factor = 1.0
+    if step < warmup_steps:
+        factor = (step + 1) / warmup_steps
+    elif decay == "cosine" and total_steps > warmup_steps:
+        progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
+        factor = floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
     for optimizer in optimizers:
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
-            group["lr"] = group["initial_lr"] * min(1.0, (step + 1) / steps)
+            group["lr"] = group["initial_lr"] * factor
 
 
 class WeightAverage:

@@ -62,6 +62,7 @@ class SEGANTask(GANTask):
         self.reference = preemphasis(reference, model.preemph)
         self.validation = validation
         self.validation_utterances = validation_utterances or []
+        self._noisy_scores: dict[str, float] | None = None
 
     def _prepare(self, waves: torch.Tensor) -> torch.Tensor:
         return preemphasis(waves, self.model.preemph).unsqueeze(1)     # (B, T) -> (B, 1, T)
@@ -100,18 +101,24 @@ class SEGANTask(GANTask):
                 **self._utterance_metrics(device)}
 
     def _utterance_metrics(self, device) -> dict[str, float]:
-        """Mean ``val_<metric>`` over the validation utterances (NaN scores left out of a mean)."""
+        """Mean ``val_<metric>`` over the validation utterances, and ``val_min_gain`` over the noisy input."""
         from wavegen.audio.enhance import enhance_waveform
-        from wavegen.audio.metrics import METRIC_NAMES, evaluate_pair
-        rows = []
-        for clean, noisy in self.validation_utterances:
-            enhanced = enhance_waveform(self.model, noisy, self.model.sample_rate, device=device).numpy()
-            rows.append(evaluate_pair(clean, np.clip(enhanced, -1.0, 1.0), self.model.sample_rate))
-        means = {}
-        for name in METRIC_NAMES if rows else ():
-            finite = [r[name] for r in rows if math.isfinite(r[name])]
-            means[f"val_{name}"] = float(np.mean(finite)) if finite else math.nan
-        return means
+        from wavegen.audio.metrics import mean_scores, min_gain
+        if not self.validation_utterances:
+            return {}
+        rate = self.model.sample_rate
+        enhanced = [np.clip(enhance_waveform(self.model, noisy, rate, device=device).numpy(), -1.0, 1.0)
+                    for _, noisy in self.validation_utterances]
+        means = mean_scores([(clean, out) for (clean, _), out in zip(self.validation_utterances, enhanced)], rate)
+        means["min_gain"] = min_gain(means, self.noisy_validation_scores())
+        return {f"val_{name}": value for name, value in means.items()}
+
+    def noisy_validation_scores(self) -> dict[str, float]:
+        """The noisy input's mean scores on the validation utterances (computed once): what enhancing must beat."""
+        from wavegen.audio.metrics import mean_scores
+        if self._noisy_scores is None:
+            self._noisy_scores = mean_scores(self.validation_utterances, self.model.sample_rate)
+        return self._noisy_scores
 
 
 def _snr_db(clean: torch.Tensor, estimate: torch.Tensor) -> float:
