@@ -7,7 +7,8 @@ window apart overlap, and the mean absolute difference between their outputs for
 samples is shown against the distance from the nearer window edge (as a share of the
 difference in the window's middle third, which latent noise and context alone cause).
 (2) For each tiling (``wavegen.audio.enhance.Tiling``), the generator's work per sample and the
-mean of the reported measures on the test utterances of each given VoiceBank-DEMAND cache
+mean of the reported measures (float32, and the default tiling in bfloat16 too) on the test
+utterances of each given VoiceBank-DEMAND cache
 (``prepare_voicebank`` output, e.g. EXP/data of a SEGAN recipe run), as ``wavegen enhance``
 would write them.
 """
@@ -22,18 +23,20 @@ import soundfile as sf
 import torch
 
 import wavegen
-from wavegen.audio.enhance import HALF_OVERLAP, Tiling, enhance_waveform
+from wavegen.audio.enhance import DEFAULT_TILING, HALF_OVERLAP, Tiling, enhance_waveform
 from wavegen.audio.features import preemphasis
 from wavegen.audio.metrics import REPORTED_SCALES, mean_scores, min_gain
 from wavegen.data.voicebank import VoiceBankManifest
 
-TILINGS = {"half overlap, Hann (before)": HALF_OVERLAP,
-           "trim 1/64, fade 1/32": Tiling(trim=1 / 64, fade=1 / 32),
-           "trim 1/32, fade 1/16 (default)": Tiling(trim=1 / 32, fade=1 / 16),
-           "trim 1/32, fade 1/16, linear": Tiling(trim=1 / 32, fade=1 / 16, shape="linear"),
-           "trim 1/16, fade 1/16": Tiling(trim=1 / 16, fade=1 / 16),
-           "no trim, fade 1/16": Tiling(trim=0.0, fade=1 / 16),
-           "butted (no trim, no fade)": Tiling(trim=0.0, fade=0.0)}
+# (tiling, precision) per row; float32 unless the row is about precision.
+TILINGS = {"half overlap, Hann (before)": (HALF_OVERLAP, "float32"),
+           "trim 1/64, fade 1/32": (Tiling(trim=1 / 64, fade=1 / 32), "float32"),
+           "trim 1/32, fade 1/16 (default)": (DEFAULT_TILING, "float32"),
+           "trim 1/32, fade 1/16, linear": (Tiling(trim=1 / 32, fade=1 / 16, shape="linear"), "float32"),
+           "trim 1/16, fade 1/16": (Tiling(trim=1 / 16, fade=1 / 16), "float32"),
+           "no trim, fade 1/16": (Tiling(trim=0.0, fade=1 / 16), "float32"),
+           "butted (no trim, no fade)": (Tiling(trim=0.0, fade=0.0), "float32"),
+           "default, bfloat16": (DEFAULT_TILING, "bfloat16")}
 
 
 def edge_profile(model, utterances: list[np.ndarray], bins: int = 16) -> list[tuple[str, float]]:
@@ -46,7 +49,7 @@ def edge_profile(model, utterances: list[np.ndarray], bins: int = 16) -> list[tu
         if len(x) < W + half:
             continue
         windows = x[: (len(x) - W) // half * half + W].unfold(0, W, half)[:, None]   # (k, 1, W)
-        y = model.enhance_windows(windows, generator=g)[:, 0]
+        y = model.enhance_windows(windows, generator=g)[:, 0]                    # float32
         # Samples [half, W) of window j are samples [0, half) of window j + 1.
         diffs.append((y[:-1, half:] - y[1:, :half]).abs().mean(0))      # position p in window j: p + half
     d = torch.stack(diffs).mean(0)              # (half,): distance from window j+1's left edge = i
@@ -85,8 +88,9 @@ def main() -> None:
         print("| tiling | generator runs per sample | " + " | ".join(m.upper() for m in measures) + " | min gain |")
         print("|---|---|" + "---|" * (len(measures) + 1))
         print("| noisy input | | " + " | ".join(f"{noisy[m]:.3f}" for m in measures) + " | |")
-        for label, tiling in TILINGS.items():
-            enhanced = [(clean, np.clip(enhance_waveform(model, x, model.sample_rate, tiling=tiling).numpy(), -1, 1))
+        for label, (tiling, precision) in TILINGS.items():
+            enhanced = [(clean, np.clip(enhance_waveform(model, x, model.sample_rate, tiling=tiling,
+                                                         precision=precision).numpy(), -1, 1))
                         for clean, x in pairs]
             scores = mean_scores(enhanced, model.sample_rate)
             trim, fade = tiling.samples(model.window)

@@ -40,6 +40,8 @@ VARIANTS = {
     "lr-5e-4-cosine": {"train.lr": 5e-4, "train.lr_decay": "cosine"},
     "stft-4": {"train.stft_weight": 4.0},
     "remix-all": {"train.remix": 1.0, "train.remix_gain_db": [-15.0, 10.0]},
+    # SEGAN+'s generator: five stride-4 layers, skip connections summed with learnt gains.
+    "segan-plus": {"model.stride": 4, "model.skip": "sum", "model.channels": [16, 32, 64, 128, 256]},
 }
 MEASURES = ("pesq", "stoi", "estoi", "csig", "cbak", "covl", "ssnr")
 

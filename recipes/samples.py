@@ -9,6 +9,7 @@ is what ``wavegen listen`` reads: one folder per task, ``<item>_<system>.wav``.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -124,10 +125,14 @@ def publish(destination: Path) -> list[Path]:
     from wavegen.audio.io import read_audio, write_audio
     from wavegen.core.files import atomic_output, write_text_atomic
     written, sections = [], []
+    earlier = _published_sections(destination / "README.md")
     for folder, (exp_dir, how, what) in PUBLISHED.items():
         exp_dir = Path(exp_dir)
         if not (exp_dir / "samples").is_dir():
-            print(f"skipped {folder}: {exp_dir}/samples does not exist (the recipe has not finished)")
+            kept = " (its published files and section are kept)" if folder in earlier else ""
+            print(f"skipped {folder}: {exp_dir}/samples does not exist (the recipe has not finished){kept}")
+            if folder in earlier:
+                sections.append(earlier[folder])
             continue
         target = destination / folder
         shutil.rmtree(target, ignore_errors=True)           # this step's own output
@@ -155,6 +160,14 @@ def publish(destination: Path) -> list[Path]:
                         + (f"\n\n```\n{summary}\n```" if summary else "") + "\n")
     write_text_atomic(destination / "README.md", README.format(sections="\n".join(sections)))
     return written
+
+
+def _published_sections(readme: Path) -> dict[str, str]:
+    """{folder: its section} of an earlier README, so re-publishing one experiment keeps the others."""
+    if not readme.is_file():
+        return {}
+    parts = re.split(r"^(?=## [\w.-]+/$)", readme.read_text(), flags=re.MULTILINE)
+    return {part.split("/", 1)[0][3:]: part.rstrip("\n") + "\n" for part in parts if part.startswith("## ")}
 
 
 def _checkpoint(exp_dir: Path) -> str:

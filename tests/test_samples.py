@@ -50,3 +50,15 @@ def test_wavegen_listen_samples_makes_a_mushra_test(tmp_path):
         assert {"reference", "anchor-3.5kHz"} <= systems and len(systems) <= 12
     segan = [t for t in test.trials if t["name"].startswith("segan-demo/")][0]
     assert {s["system"] for s in segan["stimuli"]} == {"noisy", "enhanced", "reference", "anchor-3.5kHz"}
+
+
+def test_republishing_without_an_experiment_keeps_its_files_and_section(tmp_path, monkeypatch):
+    # Re-publishing one retrained experiment (the others not on this machine) must not drop the rest.
+    import shutil
+    from recipes.samples import publish
+    copy = tmp_path / "samples"
+    shutil.copytree(SAMPLES, copy)
+    monkeypatch.chdir(tmp_path)                    # no exp/ here: every experiment is missing
+    assert publish(copy) == []
+    assert (copy / "README.md").read_text() == (SAMPLES / "README.md").read_text()
+    assert sorted(p.name for p in copy.rglob("*")) == sorted(p.name for p in SAMPLES.rglob("*"))

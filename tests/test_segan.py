@@ -174,3 +174,25 @@ def test_training_options_add_the_stft_term_and_remix_the_input(tiny):
     assert not condition.equal(task._prepare(noisy))
     logs = task.train_step((clean, noisy), 0)
     assert logs["stft"] > 0 and logs["g_loss"] == pytest.approx(logs["g_adv"] + logs["l1"] + logs["stft"], rel=1e-4)
+
+
+def test_segan_plus_generator_shapes_gradients_and_fast_path():
+    # SEGAN+: stride-4 layers and skip connections summed with learnt gains.
+    torch.manual_seed(0)
+    plus = SEGAN(window=1024, channels=[4, 8, 16, 32], stride=4, skip="sum", residual=True)
+    assert plus.generator.decimation == 256
+    assert plus.generator.latent_shape(1024) == (32, 4)
+    x = noisy_batch(plus, 3)
+    z = plus.generator.sample_latent(3, plus.window, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for p in plus.generator.decoder[-1].parameters():       # leave the identity start
+            p.normal_(0, 0.01)
+    out = plus.generator(x, z)
+    assert out.shape == x.shape
+    out.square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in plus.generator.skip_gains)
+    with torch.inference_mode():
+        torch.testing.assert_close(plus.enhance_windows(x, z), plus.generator(x, z), rtol=1e-5, atol=1e-6)
+    assert plus.discriminator(out.detach(), x, torch.cat([x, x], dim=1)).shape == (3,)
+    with pytest.raises(ValueError, match="multiple of stride 4"):
+        SEGAN(window=1000, channels=[4, 8], stride=4)

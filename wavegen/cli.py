@@ -123,8 +123,11 @@ Examples:
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Windows per generator call.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generator's latent noise.")
+@click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
+              help="Generator arithmetic. auto: bfloat16 on CPUs that compute it natively (AVX512-BF16, AMX; "
+                   "about twice as fast, output within about -40 dB of float32's), float32 elsewhere.")
 @click.option("--overwrite", is_flag=True, help="Replace enhanced files already in the output folder (never an input).")
-def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, overwrite):
+def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, precision, overwrite):
     """Enhance noisy speech files (wav, flac, ogg; any rate, channels and length).
 
     INPUTS are files or folders (searched recursively). Outputs keep each
@@ -147,7 +150,7 @@ def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, overwrite)
         raise WavegenError(f"{checkpoint}: {exc}") from None
     with seconds_callback("enhance") as progress:
         results = wavegen.enhance_files(model, inputs, output_dir, device=dev, batch_size=batch_size,
-                                        seed=seed, progress=progress, overwrite=overwrite)
+                                        seed=seed, progress=progress, overwrite=overwrite, precision=precision)
     failed = [r for r in results if r.error]
     for r in failed:
         click.echo(f"error: {r.error}", err=True)

@@ -3,24 +3,25 @@
 The procedure follows the SEGAN paper's test procedure (Pascual et al.,
 Interspeech 2017, section 4): resample to the model's rate, pre-emphasise, cut
 into windows, run the generator, join, de-emphasise, and remove the DC that
-de-emphasis amplifies from any offset in the generator output. One change:
-windows overlap by half and are cross-faded with a periodic Hann window (whose
-shifted copies sum to one), instead of being butted together. The generator's
-output degrades near its window edges (zero padding inside the U-Net); butted
-windows put that seam into the signal every window, which costs intelligibility
-(on the demo corpus STOI drops below the noisy input's; with the cross-fade it
-rises above it). It doubles the generator's work. Each channel is enhanced on
-its own, and the result is resampled back to the input's rate and cropped to
-the input's length.
+de-emphasis amplifies from any offset in the generator output. One change: the
+windows are not butted together. The generator's output degrades near its
+window edges (zero padding inside the U-Net), and butted windows put that seam
+into the signal every window, which costs intelligibility. Each window's edges
+are trimmed and consecutive windows cross-fade over a short stretch
+(:class:`Tiling`; benchmarks/RESULTS.md measures quality against trim, fade
+length and shape). Each channel is enhanced on its own, and the result is
+resampled back to the input's rate and cropped to the input's length.
 
 Files are read and written in blocks, so memory does not grow with length.
 Every stage is written so that its streamed output equals what it would give
 on the whole signal at once: the filters carry their state from block to
-block, windows stay aligned with the start of the file (which is padded by
-half a window, so every sample is covered by two windows), each window's latent z
-depends only on (seed, channel, window index), and the resamplers keep enough
-context at block edges to reproduce torchaudio's whole-signal result. There
-are no seams, and block size changes nothing but rounding.
+block, windows stay aligned with the start of the file (which is padded so
+that its first sample lies past the first window's trimmed edge and fade-in),
+each window's latent z depends only on (seed, channel, window index), and the
+resamplers keep enough context at block edges to reproduce torchaudio's
+whole-signal result. There are no seams, and block size changes nothing but
+rounding. Several files are enhanced side by side so that their windows share
+generator batches (:class:`_Runner`).
 """
 
 from __future__ import annotations

@@ -49,11 +49,11 @@ SEGAN_CONFIGS: dict[str, dict] = {
 
 
 class DownsampleConv(nn.Module):
-    """Stride-2 convolution with "same" padding: (B, C_in, T) -> (B, C_out, T/2)."""
+    """Strided convolution with "same" padding: (B, C_in, T) -> (B, C_out, T / stride)."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 2):
         super().__init__()
-        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride=2,
+        self.conv = nn.Conv1d(in_channels, out_channels, kernel_size, stride=stride,
                               padding=(kernel_size - 1) // 2)
 
     def forward(self, x: torch.Tensor, fast: bool = False) -> torch.Tensor:
@@ -63,14 +63,14 @@ class DownsampleConv(nn.Module):
 
 
 class UpsampleConv(nn.Module):
-    """Stride-2 transposed convolution: (B, C_in, T) -> (B, C_out, 2T), the mirror of DownsampleConv."""
+    """Strided transposed convolution: (B, C_in, T) -> (B, C_out, stride T), the mirror of DownsampleConv."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 2):
         super().__init__()
         padding = (kernel_size - 1) // 2
-        # Output length is 2(T - 1) - 2p + K + output_padding; output_padding = 1 makes it exactly 2T.
-        self.deconv = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=2,
-                                         padding=padding, output_padding=2 + 2 * padding - kernel_size)
+        # Output length is s(T - 1) - 2p + K + output_padding; output_padding = s - 1 makes it exactly sT.
+        self.deconv = nn.ConvTranspose1d(in_channels, out_channels, kernel_size, stride=stride,
+                                         padding=padding, output_padding=stride + 2 * padding - kernel_size)
 
     def forward(self, x: torch.Tensor, fast: bool = False) -> torch.Tensor:
         if fast and x.shape[-1] < self.deconv.kernel_size[0]:
@@ -116,35 +116,52 @@ class Generator(nn.Module):
     rebuilt through the stride-2 layers. ``residual`` adds the input instead (output = noisy +
     tanh(last layer)): the generator learns a correction, which keeps nearly clean inputs intact
     when training is short (the demo); off by default, as in the paper.
+
+    ``skip="sum"`` and ``stride=4`` are SEGAN+'s changes (Pascual et al.'s segan_pytorch, the
+    generator of "Towards generalized speech enhancement with GANs", Interspeech 2019): each
+    encoder feature is added to the decoder output of its length with a learnt per-channel gain
+    (initialised to 1) instead of concatenated, and fewer, stride-4 layers reach the bottleneck.
     """
 
-    def __init__(self, channels: list[int], kernel_size: int, latent_channels: int, residual: bool = False):
+    def __init__(self, channels: list[int], kernel_size: int, latent_channels: int, residual: bool = False,
+                 stride: int = 2, skip: str = "concat"):
         super().__init__()
-        self.residual = residual
+        if skip not in ("concat", "sum"):
+            raise ValueError(f"skip must be 'concat' or 'sum', got {skip!r}")
+        self.residual, self.stride, self.skip = residual, stride, skip
         self.num_layers = len(channels)
         self.latent_channels = latent_channels
         enc_in = [1] + channels[:-1]
-        self.encoder = nn.ModuleList(DownsampleConv(i, o, kernel_size) for i, o in zip(enc_in, channels))
+        self.encoder = nn.ModuleList(DownsampleConv(i, o, kernel_size, stride) for i, o in zip(enc_in, channels))
         self.encoder_act = nn.ModuleList(nn.PReLU(o) for o in channels)
         # Decoder layer j outputs the channels of encoder layer L-1-j (1 for the last one) and is
-        # fed the previous decoder output concatenated with the encoder feature of that length.
+        # fed the previous decoder output joined (concatenated or summed) with the encoder feature
+        # of that length.
         dec_out = channels[-2::-1] + [1]
-        dec_in = [channels[-1] + latent_channels] + [2 * c for c in channels[-2::-1]]
-        self.decoder = nn.ModuleList(UpsampleConv(i, o, kernel_size) for i, o in zip(dec_in, dec_out))
+        widen = 2 if skip == "concat" else 1
+        dec_in = [channels[-1] + latent_channels] + [widen * c for c in channels[-2::-1]]
+        self.decoder = nn.ModuleList(UpsampleConv(i, o, kernel_size, stride) for i, o in zip(dec_in, dec_out))
         self.decoder_act = nn.ModuleList(nn.PReLU(o) for o in dec_out[:-1])
+        self.skip_gains = (nn.ParameterList(nn.Parameter(torch.ones(c, 1)) for c in dec_out[:-1])
+                           if skip == "sum" else None)
+
+    @property
+    def decimation(self) -> int:
+        """How many input samples one bottleneck step stands for."""
+        return self.stride ** self.num_layers
 
     def latent_shape(self, length: int) -> tuple[int, int]:
-        return self.latent_channels, length >> self.num_layers
+        return self.latent_channels, length // self.decimation
 
     def sample_latent(self, batch: int, length: int, generator: torch.Generator | None = None,
                       device=None, dtype=None) -> torch.Tensor:
-        """z ~ N(0, I) of shape (B, latent_channels, T / 2**num_layers)."""
+        """z ~ N(0, I) of shape (B, latent_channels, T / decimation)."""
         return torch.randn(batch, *self.latent_shape(length), generator=generator,
                            device=device, dtype=dtype)
 
     def forward(self, noisy: torch.Tensor, z: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, fast: bool = False) -> torch.Tensor:
-        """(B, 1, T) pre-emphasised noisy speech -> (B, 1, T) enhanced, T a multiple of 2**num_layers.
+        """(B, 1, T) pre-emphasised noisy speech -> (B, 1, T) enhanced, T a multiple of ``decimation``.
 
         ``fast`` computes the layers shorter than the kernel as matrix products (same numbers).
         """
@@ -155,18 +172,21 @@ class Generator(nn.Module):
     def decode(self, noisy: torch.Tensor, z: torch.Tensor, fast: bool = False) -> torch.Tensor:
         """The last decoder layer's output (B, 1, T), before :meth:`output`."""
         T = noisy.shape[-1]
-        if T % (1 << self.num_layers):
-            raise ValueError(f"length {T} is not a multiple of 2**{self.num_layers}")
+        if T % self.decimation:
+            raise ValueError(f"length {T} is not a multiple of {self.decimation} (stride {self.stride} "
+                             f"to the power of {self.num_layers} layers)")
         skips = []
         h = noisy
         for conv, act in zip(self.encoder, self.encoder_act):
             h = act(conv(h, fast))                             # (B, C_l, T / 2**l)
             skips.append(h)
-        h = torch.cat([skips.pop(), z], dim=1)                 # (B, C_L + latent, T / 2**L)
+        h = torch.cat([skips.pop(), z], dim=1)                 # (B, C_L + latent, T / decimation)
         for j, deconv in enumerate(self.decoder):
-            h = deconv(h, fast)                                # (B, C, 2 * length)
+            h = deconv(h, fast)                                # (B, C, stride * length)
             if j < len(self.decoder) - 1:
-                h = torch.cat([self.decoder_act[j](h), skips.pop()], dim=1)
+                h = self.decoder_act[j](h)
+                h = (torch.cat([h, skips.pop()], dim=1) if self.skip_gains is None
+                     else h + self.skip_gains[j] * skips.pop())
         return h
 
     def output(self, noisy: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -202,14 +222,14 @@ class WindowEnhancer:
 class Discriminator(nn.Module):
     """Conv encoder with virtual batch norm over (candidate, noisy) pairs -> one logit each."""
 
-    def __init__(self, channels: list[int], kernel_size: int, window: int, leaky_slope: float):
+    def __init__(self, channels: list[int], kernel_size: int, window: int, leaky_slope: float, stride: int = 2):
         super().__init__()
         enc_in = [2] + channels[:-1]
-        self.convs = nn.ModuleList(DownsampleConv(i, o, kernel_size) for i, o in zip(enc_in, channels))
+        self.convs = nn.ModuleList(DownsampleConv(i, o, kernel_size, stride) for i, o in zip(enc_in, channels))
         self.norms = nn.ModuleList(VirtualBatchNorm(o) for o in channels)
         self.leaky_slope = leaky_slope
         self.to_one_channel = nn.Conv1d(channels[-1], 1, kernel_size=1)
-        self.fc = nn.Linear(window >> len(channels), 1)
+        self.fc = nn.Linear(window // stride ** len(channels), 1)
 
     def forward(self, candidate: torch.Tensor, noisy: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """candidate, noisy (B, 1, T); reference (R, 2, T) fixed (clean, noisy) pairs -> logits (B,).
@@ -222,8 +242,8 @@ class Discriminator(nn.Module):
         h = torch.cat([candidate, noisy], dim=1)               # (B, 2, T)
         for conv, norm, ref in zip(self.convs, self.norms, stats):
             h, _ = norm(conv(h), ref)
-            h = F.leaky_relu(h, self.leaky_slope)              # (B, C_l, T / 2**l)
-        h = self.to_one_channel(h).flatten(1)                  # (B, T / 2**L)
+            h = F.leaky_relu(h, self.leaky_slope)              # (B, C_l, T / stride**l)
+        h = self.to_one_channel(h).flatten(1)                  # (B, T / stride**L)
         return self.fc(h).squeeze(1)                           # (B,)
 
     def _reference_stats(self, reference: torch.Tensor) -> list[RefStats]:
@@ -245,27 +265,29 @@ class SEGAN(nn.Module):
     def __init__(self, window: int = 16384, channels: list[int] | tuple[int, ...] = PAPER_CHANNELS,
                  kernel_size: int = 31, latent_channels: int | None = None,
                  leaky_slope: float = 0.3, preemph: float = 0.95, sample_rate: int = 16000,
-                 residual: bool = False):
+                 residual: bool = False, stride: int = 2, skip: str = "concat"):
         super().__init__()
         channels = [int(c) for c in channels]
         latent_channels = channels[-1] if latent_channels is None else int(latent_channels)
         if kernel_size % 2 == 0:
             raise ValueError("kernel_size must be odd so that 'same' padding is symmetric")
-        if window % (1 << len(channels)):
-            raise ValueError(f"window {window} is not a multiple of 2**{len(channels)}")
+        if stride < 2 or window % stride ** len(channels):
+            raise ValueError(f"window {window} is not a multiple of stride {stride} to the power of "
+                             f"{len(channels)} layers")
         self.config = {"window": int(window), "channels": channels, "kernel_size": int(kernel_size),
                        "latent_channels": latent_channels, "leaky_slope": float(leaky_slope),
-                       "preemph": float(preemph), "sample_rate": int(sample_rate), "residual": bool(residual)}
+                       "preemph": float(preemph), "sample_rate": int(sample_rate), "residual": bool(residual),
+                       "stride": int(stride), "skip": str(skip)}
         self.window = int(window)
         self.preemph = float(preemph)
         self.sample_rate = int(sample_rate)
         # He initialisation for the activations that follow each layer (PReLU starts at 0.25):
         # with PyTorch's default the signal shrinks ~2x per layer, and training starts far slower.
-        self.generator = kaiming_init_(Generator(channels, kernel_size, latent_channels, residual), 0.25)
+        self.generator = kaiming_init_(Generator(channels, kernel_size, latent_channels, residual, stride, skip), 0.25)
         if residual:       # start as the identity: the generator learns a correction to its input
             nn.init.zeros_(self.generator.decoder[-1].deconv.weight)
             nn.init.zeros_(self.generator.decoder[-1].deconv.bias)
-        self.discriminator = kaiming_init_(Discriminator(channels, kernel_size, window, leaky_slope),
+        self.discriminator = kaiming_init_(Discriminator(channels, kernel_size, window, leaky_slope, stride),
                                            leaky_slope)
 
     @classmethod
