@@ -39,6 +39,7 @@ VARIANTS = {
     "cosine": {"train.lr_decay": "cosine"},
     "lr-5e-4-cosine": {"train.lr": 5e-4, "train.lr_decay": "cosine"},
     "stft-4": {"train.stft_weight": 4.0},
+    "mel": {"train.mel_weight": 1.0},
     "remix-all": {"train.remix": 1.0, "train.remix_gain_db": [-15.0, 10.0]},
     # SEGAN+'s generator: five stride-4 layers, skip connections summed with learnt gains.
     "segan-plus": {"model.stride": 4, "model.skip": "sum", "model.channels": [16, 32, 64, 128, 256]},
@@ -87,6 +88,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("exp/segan-ablation"))
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--also", nargs="*", type=Path, default=[],
+                        help="finished SEGAN experiment folders to score beside the variants (e.g. exp/segan-demo)")
     args = parser.parse_args()
 
     import wavegen
@@ -95,8 +98,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     table = {}
     sets = None
-    for name in args.variants:
-        exp = run_variant(args.out, name, args.out / "corpus")
+    runs = [(exp.name, lambda exp=exp: exp) for exp in args.also]
+    runs += [(name, lambda name=name: run_variant(args.out, name, args.out / "corpus")) for name in args.variants]
+    for name, run in runs:
+        exp = run()
         sets = sets or {"demo test": demo_test_set(exp), **held_out_sets(args.out)}
         model = wavegen.load(exp / "model.safetensors")
         step = read_checkpoint(exp / "model.safetensors")[0]["step"]

@@ -479,3 +479,15 @@ def test_frame_measures_are_nan_for_a_signal_shorter_than_one_frame():
     assert math.isnan(metrics.segmental_snr(short, short, FS))
     assert math.isnan(metrics.llr(short, short, FS))
     assert math.isnan(metrics.wss(short, short, FS))
+
+
+def test_min_gain_is_the_worst_measure_over_its_span():
+    noisy = {"pesq": 1.5, "stoi": 0.90, "estoi": 0.80, "csig": 2.8, "cbak": 2.2, "covl": 2.1, "ssnr": 3.0,
+             "si_sdr": 10.0}
+    better = {"pesq": 1.85, "stoi": 0.93, "estoi": 0.82, "csig": 3.0, "cbak": 2.6, "covl": 2.3, "ssnr": 7.5,
+              "si_sdr": 0.0}                    # SI-SDR is not one of the seven: it does not count
+    # Gains over spans: PESQ 0.35/3.5 = 0.1, STOI 0.03, ESTOI 0.02, CSIG 0.05, CBAK 0.1, COVL 0.05, SSNR 0.1.
+    assert metrics.min_gain(better, noisy) == pytest.approx(0.02)
+    worse_csig = {**better, "csig": 2.6}
+    assert metrics.min_gain(worse_csig, noisy) == pytest.approx(-0.05)
+    assert math.isnan(metrics.min_gain({**better, "stoi": math.nan}, noisy))

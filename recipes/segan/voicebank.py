@@ -44,6 +44,8 @@ CONFIG = {
               # Beyond the paper (0 = off): weight of a multi-resolution STFT loss beside the L1, and
               # the share of training pairs re-mixed with another pair's noise at a gain in remix_gain_db.
               "stft_weight": 0.0, "remix": 0.0, "remix_gain_db": [0.0, 0.0],
+              # Weight of an L1 loss between log mel-band energies (32 ms frames, 40 bands): the envelope.
+              "mel_weight": 0.0,
               # Held-out training speakers whose whole utterances are enhanced and scored (val_pesq,
               # val_stoi, val_csig, ...) at every evaluation; select_by publishes the weights where one
               # of those (or val_snr_db, val_l1) was best, select_mode max|min. "" = the last weights.
@@ -109,8 +111,9 @@ def check_config(config: dict) -> None:
         raise WavegenError(f"train.remix_gain_db must be [lower, upper] in dB, got {cfg['remix_gain_db']}")
     if cfg["adversarial_weight"] < 0:
         raise WavegenError(f"train.adversarial_weight must be at least 0, got {cfg['adversarial_weight']}")
-    if cfg["stft_weight"] < 0:
-        raise WavegenError(f"train.stft_weight must be at least 0, got {cfg['stft_weight']}")
+    for key in ("stft_weight", "mel_weight"):
+        if cfg[key] < 0:
+            raise WavegenError(f"train.{key} must be at least 0, got {cfg[key]}")
 
 
 def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
@@ -135,6 +138,7 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
     reference = draw_reference_batch(windows, min(cfg["reference_batch"], len(windows)), cfg["seed"])
     validation = draw_reference_batch(windows, min(32, len(windows)), cfg["seed"] + 1)
     task = SEGANTask(model, reference, lr=cfg["lr"], l1_weight=cfg["l1_weight"], stft_weight=cfg["stft_weight"],
+                     mel_weight=cfg["mel_weight"],
                      remix=cfg["remix"], remix_gain_db=cfg["remix_gain_db"], validation=tuple(validation.unbind(1)),
                      validation_utterances=[manifest.train_pair(i) for i in validating],
                      step_config=GANStepConfig(objective="least_squares",

@@ -49,3 +49,25 @@ def multi_resolution_stft_loss(estimate: torch.Tensor, target: torch.Tensor,
             convergence = torch.linalg.norm(s_ref - s_est) / torch.linalg.norm(s_ref).clamp_min(1e-7)
             total = total + convergence + (s_ref.log() - s_est.log()).abs().mean()
     return total / len(resolutions)
+
+
+def log_mel_energy_loss(estimate: torch.Tensor, target: torch.Tensor, sample_rate: int, n_fft: int = 512,
+                        hop: int = 128, n_mels: int = 40) -> torch.Tensor:
+    """Mean absolute difference of log mel-band energies, for (..., T) waveforms (32 ms frames at 16 kHz).
+
+    Band energies sum several bins, so the random fine structure of noise-like frames averages
+    out and what is compared is the spectral envelope, the quantity LPC-based quality measures
+    (the LLR in CSIG and COVL) compare; the log weighs a quiet frame's envelope like a loud
+    one's. Computed in float32 outside autocast, like :func:`multi_resolution_stft_loss`.
+    """
+    import torchaudio
+    if estimate.shape != target.shape:
+        raise ValueError(f"estimate and target shapes differ: {tuple(estimate.shape)} vs {tuple(target.shape)}")
+    est = estimate.reshape(-1, estimate.shape[-1]).float()
+    ref = target.reshape(-1, target.shape[-1]).float()
+    with torch.autocast(est.device.type, enabled=False):
+        filters = torchaudio.functional.melscale_fbanks(n_fft // 2 + 1, 0.0, sample_rate / 2, n_mels, sample_rate,
+                                                        norm="slaney", mel_scale="slaney").to(est.device)
+        bands = [(stft_magnitude(x, n_fft, hop, n_fft).square().transpose(1, 2) @ filters).clamp_min(1e-12).log()
+                 for x in (est, ref)]                                          # (B, frames, n_mels)
+    return (bands[0] - bands[1]).abs().mean()

@@ -6,10 +6,11 @@ RMSprop with learning rate 2e-4, and pre-emphasis 0.95 on every waveform. The
 discriminator normalises with virtual batch norm against a reference batch of
 (clean, noisy) pairs drawn once before training.
 
-Two options beyond the paper, both off by default (the paper's recipe): a
-multi-resolution STFT loss beside the L1 (``stft_weight``, see
-``wavegen.audio.losses``) and on-the-fly re-mixing of the training noise
-(``remix``, ``remix_gain_db``, see ``wavegen.audio.augment``).
+Options beyond the paper, all off by default (the paper's recipe): a
+multi-resolution STFT loss beside the L1 (``stft_weight``), a log mel-band
+energy loss (``mel_weight``; both in ``wavegen.audio.losses``) and on-the-fly
+re-mixing of the training noise (``remix``, ``remix_gain_db``, see
+``wavegen.audio.augment``).
 
 Evaluation scores held-out windows (L1, SNR) and, given ``validation_utterances``,
 whole utterances enhanced exactly as ``wavegen enhance`` does, with the metrics
@@ -26,7 +27,7 @@ import torch
 
 from wavegen.audio.augment import remix_noise
 from wavegen.audio.features import preemphasis
-from wavegen.audio.losses import multi_resolution_stft_loss
+from wavegen.audio.losses import log_mel_energy_loss, multi_resolution_stft_loss
 from wavegen.core.gan import GANStepConfig, GANTask
 
 
@@ -49,7 +50,7 @@ class SEGANTask(GANTask):
     score_real_and_fake_together = True
 
     def __init__(self, model, reference: torch.Tensor, *, lr: float = 2e-4, l1_weight: float = 100.0,
-                 stft_weight: float = 0.0, remix: float = 0.0, remix_gain_db: tuple[float, float] = (0.0, 0.0),
+                 stft_weight: float = 0.0, mel_weight: float = 0.0, remix: float = 0.0, remix_gain_db: tuple[float, float] = (0.0, 0.0),
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None,
                  validation_utterances: list[tuple[np.ndarray, np.ndarray]] | None = None,
                  step_config: GANStepConfig | None = None):
@@ -57,7 +58,7 @@ class SEGANTask(GANTask):
         opt_d = torch.optim.RMSprop(model.discriminator.parameters(), lr=lr)
         super().__init__(model, model.generator, model.discriminator, opt_g, opt_d,
                          step_config or GANStepConfig(objective="least_squares"))
-        self.l1_weight, self.stft_weight = l1_weight, stft_weight
+        self.l1_weight, self.stft_weight, self.mel_weight = l1_weight, stft_weight, mel_weight
         self.remix, self.remix_gain_db = remix, tuple(remix_gain_db)
         self.reference = preemphasis(reference, model.preemph)
         self.validation = validation
@@ -86,6 +87,9 @@ class SEGANTask(GANTask):
         terms = {"l1": self.l1_weight * (fake - real).abs().mean()}
         if self.stft_weight:
             terms["stft"] = self.stft_weight * multi_resolution_stft_loss(fake.squeeze(1), real.squeeze(1))
+        if self.mel_weight:
+            terms["mel"] = self.mel_weight * log_mel_energy_loss(fake.squeeze(1), real.squeeze(1),
+                                                                 self.model.sample_rate)
         return terms
 
     def evaluate(self) -> dict[str, float]:
