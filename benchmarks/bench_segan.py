@@ -5,9 +5,11 @@
 Enhancement uses the paper-size generator (random weights: speed does not
 depend on them): end to end through ``enhance_file`` on a 16 kHz mono file and
 a 44.1 kHz stereo file and through ``enhance_files`` on a folder of short 48 kHz
-utterances, each with the default tiling (``wavegen.audio.enhance.Tiling``) and
-the half-overlapping windows used before, and the bare generator forward on
-batches of windows (plain modules and the fast path). Training is one step of the real training
+utterances (whose windows ``enhance_files`` batches across files), each with the
+default tiling (``wavegen.audio.enhance.Tiling``) at the default precision
+(bfloat16 on CPUs with native bf16) and in float32, and with the half-overlapping
+windows used before; and the bare generator (``WindowEnhancer``: float32 fast path,
+bfloat16) on batches of 1, 4 and ``--batch`` windows. Training is one step of the real training
 task (``SEGANTask``: least-squares GAN loss plus 100 * L1 for G, RMSprop at
 2e-4, a reference batch of the batch size for virtual batch norm), in fp32 and,
 on CPUs with native bf16, under bf16 autocast as the trainer runs it there.
@@ -27,12 +29,16 @@ import torch
 
 from wavegen.audio.enhance import DEFAULT_TILING, HALF_OVERLAP, enhance_file, enhance_files
 from wavegen.audio.segan import SEGAN
+from wavegen.audio.segan.model import WindowEnhancer
 from wavegen.audio.segan.train import SEGANTask
 from wavegen.core.trainer import cpu_has_native_bf16
 
 from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
 
-TILINGS = {"default tiling": DEFAULT_TILING, "half-overlapping windows": HALF_OVERLAP}
+# (tiling, precision) of each end-to-end row: today's default, its float32 twin, and the procedure before.
+SETTINGS = {"default tiling, auto precision": (DEFAULT_TILING, "auto"),
+            "default tiling, float32": (DEFAULT_TILING, "float32"),
+            "half-overlapping windows, float32 (before)": (HALF_OVERLAP, "float32")}
 
 
 def enhancement_rows(repeats: int, seconds: float, batch: int) -> list[tuple[str, str]]:
@@ -43,9 +49,9 @@ def enhancement_rows(repeats: int, seconds: float, batch: int) -> list[tuple[str
         for rate, channels in [(16000, 1), (44100, 2)]:
             src = Path(tmp) / f"in_{rate}.wav"
             sf.write(src, 0.1 * rng.standard_normal((int(seconds * rate), channels)).astype(np.float32), rate)
-            for label, tiling in TILINGS.items():
+            for label, (tiling, precision) in SETTINGS.items():
                 t = best_time(lambda: enhance_file(model, src, Path(tmp) / "out.wav", batch_size=batch,
-                                                   overwrite=True, tiling=tiling), repeats)
+                                                   overwrite=True, tiling=tiling, precision=precision), repeats)
                 audio = seconds * channels                 # each channel is enhanced on its own
                 rows.append((f"enhance_file, {seconds:.0f} s, {rate / 1000:g} kHz, {channels} ch, {label}",
                              f"{audio / t:.1f}x real time ({t:.2f} s)"))
@@ -56,23 +62,17 @@ def enhancement_rows(repeats: int, seconds: float, batch: int) -> list[tuple[str
         for i, length in enumerate(lengths):
             sf.write(folder / f"u{i:03d}.wav", 0.1 * rng.standard_normal(int(length * 48000)).astype(np.float32),
                      48000, subtype="PCM_16")
-        for label, tiling in TILINGS.items():
+        for label, (tiling, precision) in SETTINGS.items():
             t = best_time(lambda: enhance_files(model, [folder], Path(tmp) / "out", batch_size=batch,
-                                                overwrite=True, tiling=tiling), repeats)
+                                                overwrite=True, tiling=tiling, precision=precision), repeats)
             rows.append((f"enhance_files, {len(lengths)} files of 2-4 s, 48 kHz, {label}",
                          f"{lengths.sum() / t:.1f}x real time ({t:.2f} s)"))
-    audio = batch * model.window / model.sample_rate
-    with torch.inference_mode():
-        for name, fast in [("plain modules", False), ("fast path", True)]:
-            x = 0.1 * torch.randn(batch, 1, model.window)
-            z = model.generator.sample_latent(batch, model.window)
-            t = best_time(lambda: model.generator(x, z, fast=fast), repeats)
-            rows.append((f"generator forward, batch {batch} x {model.window}, {name}",
-                         f"{audio / t:.1f}x real time ({t * 1000:.0f} ms)"))
-        for size in (1, 4):
+    for precision in ("float32", "bfloat16"):
+        enhancer = WindowEnhancer(model, precision)
+        for size in (1, 4, batch):
             x, z = 0.1 * torch.randn(size, 1, model.window), model.generator.sample_latent(size, model.window)
-            t = best_time(lambda: model.generator(x, z, fast=True), repeats)
-            rows.append((f"generator forward, batch {size} x {model.window}, fast path",
+            t = best_time(lambda: enhancer(x, z), repeats)
+            rows.append((f"generator, batch {size} x {model.window}, {precision}",
                          f"{size * model.window / model.sample_rate / t:.1f}x real time ({t * 1000:.0f} ms)"))
     return rows
 

@@ -297,3 +297,18 @@ def test_files_enhanced_together_are_what_each_gets_alone(model, tmp_path):
     for name in names:
         alone = enhance_file(model, folder / name, tmp_path / "alone" / name, precision="float32")
         np.testing.assert_allclose(read(tmp_path / "together" / name)[0], read(alone)[0], atol=1e-6)
+
+
+def test_the_bfloat16_copy_follows_every_change_of_the_weights(tmp_path):
+    # Training's validation enhances between optimiser steps: a cached copy must never be stale.
+    torch.manual_seed(0)
+    net = SEGAN.from_name("tiny", residual=True)
+    audio = read(write(tmp_path / "in.wav", 0.5, 16000, subtype="FLOAT"))[0][:, 0]
+    before = enhance_waveform(net, audio, 16000, precision="bfloat16").numpy()
+    with torch.no_grad():
+        net.generator.decoder[-1].deconv.bias.add_(0.1)          # in place, as an optimiser step
+    after = enhance_waveform(net, audio, 16000, precision="bfloat16").numpy()
+    assert np.abs(after - before).max() > 0.01
+    net.load_state_dict(SEGAN.from_name("tiny", residual=True).state_dict())   # the identity again
+    again = enhance_waveform(net, audio, 16000, precision="bfloat16").numpy()
+    np.testing.assert_allclose(again, enhance_waveform(net, audio, 16000, precision="float32").numpy(), atol=1e-6)

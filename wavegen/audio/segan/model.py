@@ -23,6 +23,7 @@ bottleneck (``conv1d_as_matmul``, ``conv_transpose1d_as_matmul``).
 from __future__ import annotations
 
 import copy
+import weakref
 
 import torch
 import torch.nn.functional as F
@@ -207,8 +208,7 @@ class WindowEnhancer:
         if precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
         self.generator = model.generator
-        self.low_precision = (copy.deepcopy(model.generator).to(torch.bfloat16).eval()
-                              if precision == "bfloat16" else None)
+        self.low_precision = _bfloat16_copy(model.generator) if precision == "bfloat16" else None
 
     @torch.inference_mode()
     def __call__(self, noisy: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -217,6 +217,20 @@ class WindowEnhancer:
             return self.generator(noisy, z, fast=True)
         h = self.low_precision.decode(noisy.bfloat16(), z.bfloat16()).float()
         return self.generator.output(noisy, h)
+
+
+# generator -> (the versions of its tensors when copied, its bfloat16 copy): one copy per set of
+# weights, made again whenever a weight changes in place (an optimiser step, loading a state dict).
+_BFLOAT16_COPIES: "weakref.WeakKeyDictionary[Generator, tuple[tuple[int, ...], Generator]]" = weakref.WeakKeyDictionary()
+
+
+def _bfloat16_copy(generator: Generator) -> Generator:
+    versions = tuple(t._version for t in generator.state_dict(keep_vars=True).values())
+    cached = _BFLOAT16_COPIES.get(generator)
+    if cached is None or cached[0] != versions:
+        cached = versions, copy.deepcopy(generator).to(torch.bfloat16).eval()
+        _BFLOAT16_COPIES[generator] = cached
+    return cached[1]
 
 
 class Discriminator(nn.Module):
