@@ -15,7 +15,9 @@ Every run holds out its last two training speakers for validation and publishes 
 weights where ``val_min_gain`` (the smallest gain over the noisy input among PESQ, STOI,
 ESTOI, CSIG, CBAK, COVL and segmental SNR) was best. The table gives each measure and
 ``min gain`` (positive: better than the noisy input on all seven). Finished runs are
-reused, so an interrupted ablation picks up where it stopped.
+reused, so an interrupted ablation picks up where it stopped, and scores are kept in
+OUT/ablation.json (a run's row is not scored again; delete the file to rescore). ``--also
+EXP ...`` scores finished experiments beside them (e.g. the demo's own exp/segan-demo).
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ VARIANTS = {
     "lr-5e-4-cosine": {"train.lr": 5e-4, "train.lr_decay": "cosine"},
     "stft-4": {"train.stft_weight": 4.0},
     "mel": {"train.mel_weight": 1.0},
+    # Second round, on top of the log mel-band energy loss.
+    "mel-cosine": {"train.mel_weight": 1.0, "train.lr_decay": "cosine"},
+    "mel-no-adversarial": {"train.mel_weight": 1.0, "train.adversarial_weight": 0.0},
     "remix-all": {"train.remix": 1.0, "train.remix_gain_db": [-15.0, 10.0]},
     # SEGAN+'s generator: five stride-4 layers, skip connections summed with learnt gains.
     "segan-plus": {"model.stride": 4, "model.skip": "sum", "model.channels": [16, 32, 64, 128, 256]},
@@ -96,7 +101,8 @@ def main() -> None:
     from wavegen.audio.metrics import min_gain
     from wavegen.core.checkpoint import read_checkpoint
     args.out.mkdir(parents=True, exist_ok=True)
-    table = {}
+    saved = args.out / "ablation.json"
+    table = json.loads(saved.read_text()) if saved.is_file() else {}     # runs scored before are kept
     sets = None
     runs = [(exp.name, lambda exp=exp: exp) for exp in args.also]
     runs += [(name, lambda name=name: run_variant(args.out, name, args.out / "corpus")) for name in args.variants]
@@ -104,13 +110,14 @@ def main() -> None:
         exp = run()
         sets = sets or {"demo test": demo_test_set(exp), **held_out_sets(args.out)}
         model = wavegen.load(exp / "model.safetensors")
-        step = read_checkpoint(exp / "model.safetensors")[0]["step"]
+        row = f"{name} (step {read_checkpoint(exp / 'model.safetensors')[0]['step']})"
         for set_name, pairs in sets.items():
-            noisy, enhanced = scores(model, pairs, model.sample_rate)
-            table.setdefault(set_name, {"noisy input": noisy})[f"{name} (step {step})"] = enhanced
-        (args.out / "ablation.json").write_text(json.dumps(table, indent=1))
+            if row not in table.get(set_name, {}):
+                noisy, enhanced = scores(model, pairs, model.sample_rate)
+                table.setdefault(set_name, {"noisy input": noisy})[row] = enhanced
+        saved.write_text(json.dumps(table, indent=1))
     for set_name, rows in table.items():
-        print(f"\n{set_name} ({len(sets[set_name])} utterances)\n")
+        print(f"\n{set_name} ({len(sets[set_name]) if sets else '?'} utterances)\n")
         print("| run | " + " | ".join(m.upper() for m in MEASURES) + " | min gain |")
         print("|---|" + "---|" * (len(MEASURES) + 1))
         noisy = rows["noisy input"]

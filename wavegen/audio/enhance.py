@@ -122,7 +122,10 @@ def enhance_file(model, input_path: str | Path, output_path: str | Path, *, devi
     appears complete or not at all. Raises :class:`AudioFileError` for an
     unreadable input and :class:`WavegenError` for a model that does not
     enhance speech, an output that would overwrite the input, or an existing
-    output without ``overwrite``.
+    output without ``overwrite``. ``tiling`` says how windows are cut and
+    joined (:class:`Tiling`); ``precision`` is the generator's arithmetic:
+    ``auto`` (bfloat16 on CPUs that compute it natively, float32 elsewhere),
+    ``float32`` or ``bfloat16``.
     """
     check_enhancement_model(model)
     input_path, output_path = Path(input_path), Path(output_path)
@@ -151,7 +154,11 @@ def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *
     when the model does not enhance speech, ``output_dir`` is a file, an output
     would overwrite an input, two inputs would share an output, or an output
     already exists and ``overwrite`` is not set. ``progress`` is told the
-    seconds of audio done over all files.
+    seconds of audio done over all files. Several files are enhanced side by
+    side, their windows sharing generator batches; a file's output does not
+    depend on which others share them (in float32; bfloat16 rounds differently
+    for different batch shapes). ``tiling`` and ``precision`` as for
+    :func:`enhance_file`.
     """
     check_enhancement_model(model)
     output_dir = Path(output_dir)
