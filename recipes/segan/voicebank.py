@@ -148,7 +148,8 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
     path = trainer.fit()
     header, _ = read_checkpoint(path)
     if dist.rank() == 0:
-        noisy = {f"val_{m}": v for m, v in task.noisy_validation_scores().items()} if validating else {}
+        noisy = ({f"val_{m}": v for m, v in task.noisy_validation_scores().items()} | {"val_min_gain": 0.0}
+                 if validating else {})
         plot_evaluations(exp.dir, exp.dir / "metrics" / "validation.png", title="SEGAN validation",
                          baselines=noisy, baseline_label="noisy input")
     return {"checkpoint": str(path), "step": header["step"], "sha256": header["sha256"], "last_step": max_steps,

@@ -221,7 +221,7 @@ class WindowEnhancer:
 
 # generator -> (the versions of its tensors when copied, its bfloat16 copy): one copy per set of
 # weights, made again whenever a weight changes in place (an optimiser step, loading a state dict).
-_BFLOAT16_COPIES: "weakref.WeakKeyDictionary[Generator, tuple[tuple[int, ...], Generator]]" = weakref.WeakKeyDictionary()
+_BFLOAT16_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _bfloat16_copy(generator: Generator) -> Generator:

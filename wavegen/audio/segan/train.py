@@ -20,8 +20,6 @@ select its published checkpoint by.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import torch
 
@@ -50,7 +48,8 @@ class SEGANTask(GANTask):
     score_real_and_fake_together = True
 
     def __init__(self, model, reference: torch.Tensor, *, lr: float = 2e-4, l1_weight: float = 100.0,
-                 stft_weight: float = 0.0, mel_weight: float = 0.0, remix: float = 0.0, remix_gain_db: tuple[float, float] = (0.0, 0.0),
+                 stft_weight: float = 0.0, mel_weight: float = 0.0, remix: float = 0.0,
+                 remix_gain_db: tuple[float, float] = (0.0, 0.0),
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None,
                  validation_utterances: list[tuple[np.ndarray, np.ndarray]] | None = None,
                  step_config: GANStepConfig | None = None):
