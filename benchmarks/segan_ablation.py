@@ -92,10 +92,13 @@ def scores(model, pairs, rate: int) -> tuple[dict, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("exp/segan-ablation"))
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    parser.add_argument("--variants", nargs="*", choices=list(VARIANTS),
+                        help="variants to train and score (default: all of them, or none with --also)")
     parser.add_argument("--also", nargs="*", type=Path, default=[],
                         help="finished SEGAN experiment folders to score beside the variants (e.g. exp/segan-demo)")
     args = parser.parse_args()
+    if args.variants is None:
+        args.variants = [] if args.also else list(VARIANTS)
 
     import wavegen
     from wavegen.audio.metrics import min_gain
