@@ -121,7 +121,8 @@ Examples:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output-dir", required=True, type=click.Path(path_type=Path), help="Folder for the enhanced files.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=8, show_default=True, help="Windows per generator call.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Windows per generator call (several short files share one).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the generator's latent noise.")
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
               help="Generator arithmetic. auto: bfloat16 on CPUs that compute it natively (AVX512-BF16, AMX; "
