@@ -34,16 +34,16 @@ import soundfile as sf
 # The settings under study, given explicitly so the runs do not depend on the demo's defaults.
 BASE = {"train.validation_speakers": 2, "train.select_by": "val_min_gain", "train.warmup_steps": 100,
         "train.ema_decay": 0.999, "train.stft_weight": 1.0, "train.remix": 0.5, "train.remix_gain_db": [-10.0, 5.0],
-        "train.lr_decay": "constant", "train.adversarial_weight": 1.0}
+        "train.lr_schedule": "constant", "train.adversarial_weight": 1.0}
 VARIANTS = {
     "base": {},
     "no-adversarial": {"train.adversarial_weight": 0.0},
-    "cosine": {"train.lr_decay": "cosine"},
-    "lr-5e-4-cosine": {"train.lr": 5e-4, "train.lr_decay": "cosine"},
+    "cosine": {"train.lr_schedule": "cosine"},
+    "lr-5e-4-cosine": {"train.lr": 5e-4, "train.lr_schedule": "cosine"},
     "stft-4": {"train.stft_weight": 4.0},
     "mel": {"train.mel_weight": 1.0},
     # Second round, on top of the log mel-band energy loss.
-    "mel-cosine": {"train.mel_weight": 1.0, "train.lr_decay": "cosine"},
+    "mel-cosine": {"train.mel_weight": 1.0, "train.lr_schedule": "cosine"},
     "mel-no-adversarial": {"train.mel_weight": 1.0, "train.adversarial_weight": 0.0},
     "remix-all": {"train.remix": 1.0, "train.remix_gain_db": [-15.0, 10.0]},
     # SEGAN+'s generator: five stride-4 layers, skip connections summed with learnt gains.

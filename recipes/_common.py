@@ -59,7 +59,7 @@ def train_config(cfg: dict, device: torch.device, max_steps: int | None = None) 
                        device=str(device), log_every=cfg["log_every"], eval_every=cfg["eval_every"],
                        checkpoint_every=cfg["checkpoint_every"], ema_decay=cfg["ema_decay"],
                        select_by=cfg.get("select_by", ""), select_mode=cfg.get("select_mode", "max"),
-                       warmup_steps=cfg.get("warmup_steps", 0), lr_decay=cfg.get("lr_decay", "constant"))
+                       warmup_steps=cfg.get("warmup_steps", 0), lr_schedule=cfg.get("lr_schedule", "constant"))
 
 
 def check_positive(config: dict, *keys: str) -> None:

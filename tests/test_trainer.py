@@ -179,16 +179,16 @@ def test_cosine_decay_follows_warm_up_down_to_a_tenth_and_resumes_exactly(tmp_pa
     def rates(trainer):
         return [group["lr"] / group["initial_lr"] for opt in trainer.task.optimizers.values()
                 for group in opt.param_groups]
-    trainer = make_trainer(tmp_path / "a", 12, warmup_steps=2, lr_decay="cosine")
+    trainer = make_trainer(tmp_path / "a", 12, warmup_steps=2, lr_schedule="cosine")
     trainer.fit()
     # The last step taken was step 11: 9 of the 10 decay steps done.
     expected = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 9 / 10))
     assert rates(trainer) == pytest.approx([expected] * len(rates(trainer)))
-    straight = make_trainer(tmp_path / "b", 12, warmup_steps=2, lr_decay="cosine").fit()
+    straight = make_trainer(tmp_path / "b", 12, warmup_steps=2, lr_schedule="cosine").fit()
     with pytest.raises(Crash):
-        make_trainer(tmp_path / "c", 12, crash_at=7, warmup_steps=2, lr_decay="cosine").fit()
-    resumed = make_trainer(tmp_path / "c", 12, warmup_steps=2, lr_decay="cosine").fit()
+        make_trainer(tmp_path / "c", 12, crash_at=7, warmup_steps=2, lr_schedule="cosine").fit()
+    resumed = make_trainer(tmp_path / "c", 12, warmup_steps=2, lr_schedule="cosine").fit()
     a, b = weights(straight), weights(resumed)
     assert all(torch.equal(a[k], b[k]) for k in a)
-    with pytest.raises(WavegenError, match="lr_decay"):
-        make_trainer(tmp_path / "d", 5, lr_decay="linear")
+    with pytest.raises(WavegenError, match="lr_schedule"):
+        make_trainer(tmp_path / "d", 5, lr_schedule="linear")

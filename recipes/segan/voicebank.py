@@ -54,7 +54,7 @@ CONFIG = {
               "validation_speakers": 0, "select_by": "", "select_mode": "max",
               # Linear learning-rate warm-up over this many steps (0 = the paper's constant rate), and
               # then "constant" (the paper) or "cosine" decay to a tenth of the rate at the last step.
-              "warmup_steps": 0, "lr_decay": "constant",
+              "warmup_steps": 0, "lr_schedule": "constant",
               # Weight of the generator's adversarial loss beside the L1 (1 = the paper; 0 = regression only).
               "adversarial_weight": 1.0},
     "enhance": {"batch_size": 16, "seed": 0},

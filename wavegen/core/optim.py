@@ -15,11 +15,11 @@ from torch import nn
 from wavegen.errors import WavegenError
 
 
-LR_DECAYS = ("constant", "cosine")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 def schedule_learning_rate(optimizers, step: int, *, warmup_steps: int = 0, total_steps: int = 0,
-                           decay: str = "constant", floor: float = 0.1) -> None:
+                           schedule: str = "constant", floor: float = 0.1) -> None:
     """Every optimiser's learning rate at ``step``, as a factor of its initial value.
 
     A linear warm-up to 1 over ``warmup_steps`` ((step + 1) / warmup_steps): RMSprop and
@@ -30,12 +30,12 @@ def schedule_learning_rate(optimizers, step: int, *, warmup_steps: int = 0, tota
     A function of the step alone, so resuming is exact (``initial_lr`` travels in the
     optimiser's state).
     """
-    if decay not in LR_DECAYS:
-        raise WavegenError(f"learning-rate decay must be one of {', '.join(LR_DECAYS)}, got {decay!r}")
+    if schedule not in LR_SCHEDULES:
+        raise WavegenError(f"learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}, got {schedule!r}")
     factor = 1.0
     if step < warmup_steps:
         factor = (step + 1) / warmup_steps
-    elif decay == "cosine" and total_steps > warmup_steps:
+    elif schedule == "cosine" and total_steps > warmup_steps:
         progress = min(1.0, (step - warmup_steps) / (total_steps - warmup_steps))
         factor = floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
     for optimizer in optimizers:

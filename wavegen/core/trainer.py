@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from wavegen.core import distributed as dist
-from wavegen.core.optim import LR_DECAYS, WeightAverage, schedule_learning_rate
+from wavegen.core.optim import LR_SCHEDULES, WeightAverage, schedule_learning_rate
 from wavegen.core.checkpoint import (flatten_state, read_checkpoint, save_checkpoint, split_tensors,
                                      unflatten_state)
 from wavegen.errors import CheckpointError, WavegenError
@@ -59,7 +59,7 @@ class TrainConfig:
     select_by: str = ""                  # a metric of the evaluation: publish the weights where it was best
     select_mode: str = "max"             # max | min: which way select_by is better ("" above: the last weights)
     warmup_steps: int = 0                # >0: every optimiser's learning rate ramps up linearly over these steps
-    lr_decay: str = "constant"           # constant | cosine (to a tenth of the rate at max_steps)
+    lr_schedule: str = "constant"        # constant | cosine (to a tenth of the rate at max_steps)
     progress: bool = True
 
     def __post_init__(self):
@@ -70,8 +70,8 @@ class TrainConfig:
                 raise WavegenError(f"train.{name} must be at least {least}, got {getattr(self, name)}")
         if not 0 <= self.ema_decay < 1:
             raise WavegenError(f"train.ema_decay must be at least 0 and below 1, got {self.ema_decay}")
-        if self.lr_decay not in LR_DECAYS:
-            raise WavegenError(f"train.lr_decay must be one of {', '.join(LR_DECAYS)}, got {self.lr_decay!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise WavegenError(f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.select_mode not in ("max", "min"):
             raise WavegenError(f"train.select_mode must be max or min, got {self.select_mode!r}")
 
@@ -205,9 +205,9 @@ class Trainer:
             while self.step < cfg.max_steps:
                 batch = self._next_batch()
                 torch.manual_seed(step_seed(cfg.seed, self.step, dist.rank()))
-                if cfg.warmup_steps or cfg.lr_decay != "constant":
+                if cfg.warmup_steps or cfg.lr_schedule != "constant":
                     schedule_learning_rate(self.task.optimizers.values(), self.step, warmup_steps=cfg.warmup_steps,
-                                           total_steps=cfg.max_steps, decay=cfg.lr_decay)
+                                           total_steps=cfg.max_steps, schedule=cfg.lr_schedule)
                 model.train()
                 with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
                     logs = self.task.train_step(batch, self.step)
