@@ -312,7 +312,7 @@ class _EnhanceStream:
     procedure, with up to a window of look-ahead plus the resamplers' reach. Both
     are generators (``out = yield from stream.push(block)``): they yield the
     windows the generator must enhance with their latents, ``(C*k, 1, W)`` and
-    ``(C*k, latent, W / 2**L)``, and are sent back the enhanced windows, so that a
+    ``(C*k, latent, W / decimation)``, and are sent back the enhanced windows, so that a
     :class:`_Runner` can batch windows of many streams together.
     """
 
@@ -367,7 +367,7 @@ class _EnhanceStream:
         windows = self.pending[:, :(k - 1) * self.hop + self.window].unfold(1, self.window, self.hop)  # (C, k, W)
         # One latent per window, from each channel's own stream, so z never depends on blocking.
         z = torch.stack([torch.randn(self.model.generator.latent_shape(self.window), generator=rng)
-                         for rng in self.latent_rngs for _ in range(k)])         # (C*k, latent, W / 2**L)
+                         for rng in self.latent_rngs for _ in range(k)])         # (C*k, latent, W / decimation)
         kept = (yield windows.reshape(C * k, 1, self.window), z).reshape(C, k, self.window)
         kept = kept[:, :, self.trim:self.window - self.trim]                       # (C, k, hop + fade)
         f = self.fade_length
@@ -405,8 +405,8 @@ class _Runner:
     """Runs enhancement jobs side by side, batching the windows they ask for across jobs.
 
     A job is a generator that yields ``(windows, z)`` and is sent the enhanced windows
-    (see :class:`_EnhanceStream`). Short files ask for a few windows each; a
-    generator call costs about as much for 1 window as for 4 on a CPU, so
+    (see :class:`_EnhanceStream`). Short files ask for a few windows each, and on a
+    CPU a window costs three to four times as much alone as in a batch of 16, so
     :meth:`drive` keeps starting jobs until the windows asked for fill a batch, and
     runs them through the generator together.
     """
@@ -453,7 +453,7 @@ class _Runner:
 
     def _run(self, windows: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         # Batches of about batch_size, split evenly: 33 windows at 16 run as 17 + 16, not 16 + 16 + 1
-        # (one window costs about as much as four on a CPU).
+        # (a lone window costs three to four times its share of a batch of 16 on a CPU).
         count = max(1, round(windows.shape[0] / self.batch_size))
         out = torch.empty_like(windows)
         for batch in torch.arange(windows.shape[0]).tensor_split(count):
