@@ -81,12 +81,12 @@ def demo_test_set(exp: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     return [tuple(sf.read(path, dtype="float32")[0] for path in pair) for pair in manifest.test_pairs()]
 
 
-def scores(model, pairs, rate: int) -> tuple[dict, dict]:
-    """Mean scores of the noisy input and of the enhanced speech (as `wavegen enhance` writes it, unquantised)."""
+def enhanced_scores(model, pairs, rate: int) -> dict:
+    """Mean scores of the enhanced speech (as `wavegen enhance` writes it, unquantised)."""
     from wavegen.audio.enhance import enhance_waveform
     from wavegen.audio.metrics import mean_scores
-    enhanced = [(clean, np.clip(enhance_waveform(model, noisy, rate).numpy(), -1, 1)) for clean, noisy in pairs]
-    return mean_scores(pairs, rate), mean_scores(enhanced, rate)
+    return mean_scores([(clean, np.clip(enhance_waveform(model, noisy, rate).numpy(), -1, 1))
+                        for clean, noisy in pairs], rate)
 
 
 def main() -> None:
@@ -101,7 +101,7 @@ def main() -> None:
         args.variants = [] if args.also else list(VARIANTS)
 
     import wavegen
-    from wavegen.audio.metrics import min_gain
+    from wavegen.audio.metrics import mean_scores, min_gain
     from wavegen.core.checkpoint import read_checkpoint
     args.out.mkdir(parents=True, exist_ok=True)
     saved = args.out / "ablation.json"
@@ -115,9 +115,10 @@ def main() -> None:
         model = wavegen.load(exp / "model.safetensors")
         row = f"{name} (step {read_checkpoint(exp / 'model.safetensors')[0]['step']})"
         for set_name, pairs in sets.items():
-            if row not in table.get(set_name, {}):
-                noisy, enhanced = scores(model, pairs, model.sample_rate)
-                table.setdefault(set_name, {"noisy input": noisy})[row] = enhanced
+            if set_name not in table:                  # the noisy input's scores, once per set
+                table[set_name] = {"noisy input": mean_scores(pairs, model.sample_rate)}
+            if row not in table[set_name]:
+                table[set_name][row] = enhanced_scores(model, pairs, model.sample_rate)
         saved.write_text(json.dumps(table, indent=1))
     for set_name, rows in table.items():
         print(f"\n{set_name} ({len(sets[set_name]) if sets else '?'} utterances)\n")
