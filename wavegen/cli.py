@@ -112,10 +112,26 @@ def recipe(model, dataset, data_root, exp_dir, overrides, max_steps, device):
         click.echo(report)
 
 
+def _attenuation_limit(value: str | None) -> float | None | str:
+    """--attenuation-limit: a positive number of dB, "none", or (not given) "checkpoint"."""
+    if value is None:
+        return "checkpoint"
+    if value.lower() == "none":
+        return None
+    try:
+        limit = float(value)
+    except ValueError:
+        limit = float("nan")
+    if not (limit > 0 and limit < float("inf")):
+        raise click.BadParameter(f"expected a positive number of dB or 'none', got {value!r}")
+    return limit
+
+
 @main.command(epilog="""\b
 Examples:
   wavegen enhance --checkpoint exp/segan-demo/model.safetensors noisy.wav -o enhanced/
   wavegen enhance --checkpoint model.safetensors recordings/ more.flac -o out/ --device cuda
+  wavegen enhance -c model.safetensors noisy.wav -o raw/ --attenuation-limit none
 """)
 @click.option("--checkpoint", "-c", required=True, type=click.Path(path_type=Path), help="A trained SEGAN checkpoint (.safetensors).")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -127,8 +143,12 @@ Examples:
 @click.option("--precision", type=click.Choice(["auto", "float32", "bfloat16"]), default="auto", show_default=True,
               help="Generator arithmetic. auto: bfloat16 on CPUs that compute it natively (AVX512-BF16, AMX; "
                    "about twice as fast, output within about -40 dB of float32's), float32 elsewhere.")
+@click.option("--attenuation-limit", metavar="DB|none", callback=lambda ctx, param, value: _attenuation_limit(value),
+              help="Attenuate the input by at most DB decibels: that share of it is mixed back into the "
+                   "output. Default: the checkpoint's own (chosen on validation by the recipe, or none); "
+                   "'none' gives the generator's output alone.")
 @click.option("--overwrite", is_flag=True, help="Replace enhanced files already in the output folder (never an input).")
-def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, precision, overwrite):
+def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, precision, attenuation_limit, overwrite):
     """Enhance noisy speech files (wav, flac, ogg; any rate, channels and length).
 
     INPUTS are files or folders (searched recursively). Outputs keep each
@@ -149,6 +169,8 @@ def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, precision,
         check_enhancement_model(model)
     except WavegenError as exc:
         raise WavegenError(f"{checkpoint}: {exc}") from None
+    if attenuation_limit != "checkpoint":
+        model.attenuation_limit_db = attenuation_limit
     with seconds_callback("enhance") as progress:
         results = wavegen.enhance_files(model, inputs, output_dir, device=dev, batch_size=batch_size,
                                         seed=seed, progress=progress, overwrite=overwrite, precision=precision)

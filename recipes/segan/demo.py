@@ -27,12 +27,15 @@ CONFIG = {
     # the last two training speakers held out, and the published weights those where the smallest
     # gain over the noisy input among the seven reported measures was best; a log mel-band energy
     # loss, and no adversarial term: at this budget both did better on unheard voices
-    # (benchmarks/RESULTS.md, "SEGAN, round two"; --set train.adversarial_weight=1 restores it).
+    # (benchmarks/RESULTS.md, "SEGAN, round two"; --set train.adversarial_weight=1 restores it); and
+    # an attenuation limit chosen on validation: the published model mixes some of the noisy input
+    # back, which hides a briefly trained generator's residual (--set train.attenuation_limits_db=[]
+    # publishes the generator alone).
     "train": {**voicebank.CONFIG["train"], "epochs": 0, "max_steps": 2000, "batch_size": 16,
               "reference_batch": 16, "checkpoint_every": 500, "eval_every": 500, "ema_decay": 0.999,
               "stft_weight": 1.0, "remix": 0.5, "remix_gain_db": [-10.0, 5.0], "warmup_steps": 100,
               "validation_speakers": 2, "select_by": "val_min_gain", "mel_weight": 1.0,
-              "adversarial_weight": 0.0},
+              "adversarial_weight": 0.0, "attenuation_limits_db": [20.0, 15.0, 12.0, 10.0, 8.0, 6.0]},
 }
 
 

@@ -52,6 +52,10 @@ CONFIG = {
               # val_min_gain: the smallest gain over the noisy input among PESQ, STOI, ESTOI, CSIG,
               # CBAK, COVL and SSNR, each over its scale's span (wavegen.audio.metrics.min_gain).
               "validation_speakers": 0, "select_by": "", "select_mode": "max",
+              # Attenuation limits (dB) each evaluation tries beside none, keeping the one with the best
+              # val_min_gain: the published model mixes that much of the noisy input back into its
+              # output (SEGAN.attenuation_limit_db; `wavegen enhance --attenuation-limit` overrides it).
+              "attenuation_limits_db": [],
               # Linear learning-rate warm-up over this many steps (0 = the paper's constant rate), and
               # then "constant" (the paper) or "cosine" decay to a tenth of the rate at the last step.
               "warmup_steps": 0, "lr_schedule": "constant",
@@ -103,6 +107,12 @@ def check_config(config: dict) -> None:
         raise WavegenError(f"train.select_by={cfg['select_by']!r}: expected one of {', '.join(names)} "
                            + ("" if cfg["validation_speakers"] else "(val_pesq and the others need "
                               "train.validation_speakers > 0)"))
+    limits = cfg["attenuation_limits_db"]
+    if limits and not (cfg["validation_speakers"] and cfg["select_by"]):
+        raise WavegenError("train.attenuation_limits_db are chosen on validation: they need "
+                           "train.validation_speakers > 0 and train.select_by")
+    if not all(isinstance(x, (int, float)) and x > 0 for x in limits):
+        raise WavegenError(f"train.attenuation_limits_db must be positive numbers of dB, got {limits}")
     if cfg["epochs"] < 1 and cfg["max_steps"] < 1:
         raise WavegenError("train.epochs or train.max_steps must be at least 1")
     if not 0 <= cfg["remix"] <= 1:
@@ -141,6 +151,7 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
                      mel_weight=cfg["mel_weight"],
                      remix=cfg["remix"], remix_gain_db=cfg["remix_gain_db"], validation=tuple(validation.unbind(1)),
                      validation_utterances=[manifest.train_pair(i) for i in validating],
+                     attenuation_limits_db=cfg["attenuation_limits_db"],
                      step_config=GANStepConfig(objective="least_squares",
                                                adversarial_weight=cfg["adversarial_weight"]))
     max_steps = cfg["max_steps"] or cfg["epochs"] * (len(windows) // cfg["batch_size"])
@@ -179,12 +190,17 @@ def score(exp: Experiment, data: dict, name: str, folder: Path) -> dict:
 
 
 def evaluate(exp: Experiment, data: dict, noisy: dict, trained: dict) -> dict:
+    import wavegen
     from wavegen.audio.evaluate import format_table
     means = {"noisy": noisy, "enhanced": score(exp, data, "enhanced", exp.dir / "enhanced")}
     held_out = trained.get("validation_utterances")
     basis = f"on {held_out} validation utterances of held-out training speakers" if held_out else ""
     table = format_table(means) + "\n" + describe_publication(exp.dir / "model.safetensors", trained.get("last_step"),
                                                               basis)
+    limit = wavegen.load(exp.dir / "model.safetensors").attenuation_limit_db
+    if limit is not None:
+        table += (f"\nattenuation limit: {limit:.3g} dB (the noisy input mixed back at {10 ** (-limit / 20):.3f}), "
+                  "the one of train.attenuation_limits_db where val_min_gain was best")
     (exp.dir / "results.txt").write_text(table + "\n")
     return {"means": means, "table": table}
 

@@ -17,12 +17,15 @@ Network", Interspeech 2017 (arXiv:1703.09452), section 3 and figure 2.
 - Waveforms are pre-emphasised with coefficient 0.95 before the model sees them.
 
 Enhancement uses an exact fast path for the short, wide layers near the
-bottleneck (``conv1d_as_matmul``, ``conv_transpose1d_as_matmul``).
+bottleneck (``conv1d_as_matmul``, ``conv_transpose1d_as_matmul``), and can mix a
+share of the noisy input back into the output (an attenuation limit,
+:attr:`SEGAN.attenuation_limit_db`).
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import weakref
 
 import torch
@@ -207,16 +210,17 @@ class WindowEnhancer:
     def __init__(self, model: "SEGAN", precision: str = "float32"):
         if precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be float32 or bfloat16, got {precision!r}")
-        self.generator = model.generator
+        self.model, self.generator = model, model.generator
         self.low_precision = _bfloat16_copy(model.generator) if precision == "bfloat16" else None
 
     @torch.inference_mode()
     def __call__(self, noisy: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """(B, 1, window) pre-emphasised windows and their latents -> (B, 1, window) enhanced, float32."""
         if self.low_precision is None:
-            return self.generator(noisy, z, fast=True)
-        h = self.low_precision.decode(noisy.bfloat16(), z.bfloat16()).float()
-        return self.generator.output(noisy, h)
+            out = self.generator(noisy, z, fast=True)
+        else:
+            out = self.generator.output(noisy, self.low_precision.decode(noisy.bfloat16(), z.bfloat16()).float())
+        return self.model.mix_noisy(out, noisy)
 
 
 # generator -> (the versions of its tensors when copied, its bfloat16 copy): one copy per set of
@@ -303,6 +307,34 @@ class SEGAN(nn.Module):
             nn.init.zeros_(self.generator.decoder[-1].deconv.bias)
         self.discriminator = kaiming_init_(Discriminator(channels, kernel_size, window, leaky_slope, stride),
                                            leaky_slope)
+        # The share m of the noisy input in what enhancement outputs, (1 - m) * G(x) + m * x: not
+        # trained, but chosen on validation (SEGANTask) or set by the user; it travels with the weights.
+        self.register_buffer("noisy_mix", torch.zeros(()))
+        self.register_load_state_dict_pre_hook(_default_noisy_mix)
+
+    @property
+    def attenuation_limit_db(self) -> float | None:
+        """The most enhancement may attenuate the input, in dB (None: no limit, the generator alone).
+
+        Enhancement outputs ``(1 - m) * G(x) + m * x`` with ``m = 10 ** (-limit / 20)``, so
+        where the generator removes everything, the noisy input remains ``limit`` dB down. This
+        is the attenuation limit of DeepFilterNet (Schröter et al. 2022, ``deep-filter
+        --atten-lim``); a briefly trained generator's residual is less like speech than the
+        noise it replaces, and a little of the input hides it (benchmarks/RESULTS.md).
+        """
+        m = float(self.noisy_mix)
+        return None if m <= 0 else -20 * math.log10(m)
+
+    @attenuation_limit_db.setter
+    def attenuation_limit_db(self, limit: float | None) -> None:
+        if limit is not None and not (limit > 0 and math.isfinite(limit)):
+            raise ValueError(f"attenuation limit must be a positive number of dB or None, got {limit!r}")
+        self.noisy_mix.fill_(0.0 if limit is None else 10 ** (-limit / 20))
+
+    def mix_noisy(self, enhanced: torch.Tensor, noisy: torch.Tensor) -> torch.Tensor:
+        """``enhanced`` with the share :attr:`noisy_mix` of ``noisy`` mixed back (the attenuation limit)."""
+        m = float(self.noisy_mix)
+        return enhanced if m == 0 else torch.lerp(enhanced, noisy, m)
 
     @classmethod
     def from_name(cls, name: str, **overrides) -> "SEGAN":
@@ -315,4 +347,9 @@ class SEGAN(nn.Module):
     def enhance_windows(self, noisy: torch.Tensor, z: torch.Tensor | None = None,
                         generator: torch.Generator | None = None) -> torch.Tensor:
         """Enhance a batch of pre-emphasised windows (B, 1, window) -> (B, 1, window) with the fast path."""
-        return self.generator(noisy, z=z, generator=generator, fast=True)
+        return self.mix_noisy(self.generator(noisy, z=z, generator=generator, fast=True), noisy)
+
+
+def _default_noisy_mix(module, state_dict, prefix, *args) -> None:
+    """Checkpoints written before ``noisy_mix`` existed load with no attenuation limit."""
+    state_dict.setdefault(prefix + "noisy_mix", torch.zeros(()))

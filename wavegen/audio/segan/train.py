@@ -15,7 +15,10 @@ re-mixing of the training noise (``remix``, ``remix_gain_db``, see
 Evaluation scores held-out windows (L1, SNR) and, given ``validation_utterances``,
 whole utterances enhanced exactly as ``wavegen enhance`` does, with the metrics
 users report (``val_pesq``, ``val_stoi``, ``val_csig``, ...): what a recipe can
-select its published checkpoint by.
+select its published checkpoint by. Given ``attenuation_limits_db`` too, each
+evaluation also tries those attenuation limits (:attr:`SEGAN.attenuation_limit_db`)
+and keeps the one where ``val_min_gain`` is best; the model leaves the evaluation
+holding it, so the weights a recipe publishes carry their limit.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class SEGANTask(GANTask):
                  remix_gain_db: tuple[float, float] = (0.0, 0.0),
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None,
                  validation_utterances: list[tuple[np.ndarray, np.ndarray]] | None = None,
-                 step_config: GANStepConfig | None = None):
+                 attenuation_limits_db: tuple[float, ...] = (), step_config: GANStepConfig | None = None):
         opt_g = torch.optim.RMSprop(model.generator.parameters(), lr=lr)
         opt_d = torch.optim.RMSprop(model.discriminator.parameters(), lr=lr)
         super().__init__(model, model.generator, model.discriminator, opt_g, opt_d,
@@ -62,6 +65,9 @@ class SEGANTask(GANTask):
         self.reference = preemphasis(reference, model.preemph)
         self.validation = validation
         self.validation_utterances = validation_utterances or []
+        if attenuation_limits_db and not self.validation_utterances:
+            raise ValueError("attenuation_limits_db are chosen on validation_utterances: give some")
+        self.attenuation_limits_db = tuple(float(limit) for limit in attenuation_limits_db)
         self._noisy_scores: dict[str, float] | None = None
 
     def _prepare(self, waves: torch.Tensor) -> torch.Tensor:
@@ -104,17 +110,33 @@ class SEGANTask(GANTask):
                 **self._utterance_metrics(device)}
 
     def _utterance_metrics(self, device) -> dict[str, float]:
-        """Mean ``val_<metric>`` over the validation utterances, and ``val_min_gain`` over the noisy input."""
-        from wavegen.audio.enhance import enhance_waveform
-        from wavegen.audio.metrics import mean_scores, min_gain
+        """Mean ``val_<metric>`` over the validation utterances, and ``val_min_gain`` over the noisy input.
+
+        With ``attenuation_limits_db``, the scores are those of the limit (or none) with the best
+        ``val_min_gain``, which the model is left holding; ``val_noisy_mix`` is its share of the input.
+        """
         if not self.validation_utterances:
             return {}
+        best = None
+        limits = (None, *self.attenuation_limits_db) if self.attenuation_limits_db else (self.model.attenuation_limit_db,)
+        for limit in limits:
+            self.model.attenuation_limit_db = limit
+            means = self._scores_as_enhanced(device)
+            if best is None or means["min_gain"] > best[1]["min_gain"]:
+                best = limit, means
+        self.model.attenuation_limit_db = best[0]
+        return {f"val_{name}": value for name, value in best[1].items()} | (
+            {"val_noisy_mix": float(self.model.noisy_mix)} if self.attenuation_limits_db else {})
+
+    def _scores_as_enhanced(self, device) -> dict[str, float]:
+        from wavegen.audio.enhance import enhance_waveform
+        from wavegen.audio.metrics import mean_scores, min_gain
         rate = self.model.sample_rate
         enhanced = [np.clip(enhance_waveform(self.model, noisy, rate, device=device).numpy(), -1.0, 1.0)
                     for _, noisy in self.validation_utterances]
         means = mean_scores([(clean, out) for (clean, _), out in zip(self.validation_utterances, enhanced)], rate)
         means["min_gain"] = min_gain(means, self.noisy_validation_scores())
-        return {f"val_{name}": value for name, value in means.items()}
+        return means
 
     def noisy_validation_scores(self) -> dict[str, float]:
         """The noisy input's mean scores on the validation utterances (computed once): what enhancing must beat."""
