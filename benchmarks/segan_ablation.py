@@ -17,7 +17,9 @@ ESTOI, CSIG, CBAK, COVL and segmental SNR) was best. The table gives each measur
 ``min gain`` (positive: better than the noisy input on all seven). Finished runs are
 reused, so an interrupted ablation picks up where it stopped, and scores are kept in
 OUT/ablation.json (a run's row is not scored again; delete the file to rescore). ``--also
-EXP ...`` scores finished experiments beside them (e.g. the demo's own exp/segan-demo).
+EXP ...`` scores finished experiments beside them (e.g. the demo's own exp/segan-demo); one
+published with an attenuation limit gets a second row, the generator alone, and ``--limits
+none 20 10 ...`` scores each model at those attenuation limits too.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import soundfile as sf
 # The settings under study, given explicitly so the runs do not depend on the demo's defaults.
 BASE = {"train.validation_speakers": 2, "train.select_by": "val_min_gain", "train.warmup_steps": 100,
         "train.ema_decay": 0.999, "train.stft_weight": 1.0, "train.remix": 0.5, "train.remix_gain_db": [-10.0, 5.0],
-        "train.lr_schedule": "constant", "train.adversarial_weight": 1.0}
+        "train.lr_schedule": "constant", "train.adversarial_weight": 1.0, "train.attenuation_limits_db": []}
 VARIANTS = {
     "base": {},
     "no-adversarial": {"train.adversarial_weight": 0.0},
@@ -89,6 +91,13 @@ def enhanced_scores(model, pairs, rate: int) -> dict:
                         for clean, noisy in pairs], rate)
 
 
+def row_label(name: str, step: int, limit: float | None, own: float | None) -> str:
+    """A model's row: its attenuation limit if it has one or is scored at one (``own``: the published limit)."""
+    if limit is None:
+        return f"{name} (step {step}{', no limit' if own is not None else ''})"
+    return f"{name} (step {step}, limit {limit:.3g} dB{', published' if limit == own else ''})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("exp/segan-ablation"))
@@ -96,6 +105,9 @@ def main() -> None:
                         help="variants to train and score (default: all of them, or none with --also)")
     parser.add_argument("--also", nargs="*", type=Path, default=[],
                         help="finished SEGAN experiment folders to score beside the variants (e.g. exp/segan-demo)")
+    parser.add_argument("--limits", nargs="*", type=lambda v: None if v == "none" else float(v),
+                        help="attenuation limits in dB ('none': the generator alone) to score each model at, "
+                             "beside its own (default: its own, and none if it has one)")
     args = parser.parse_args()
     if args.variants is None:
         args.variants = [] if args.also else list(VARIANTS)
@@ -113,12 +125,16 @@ def main() -> None:
         exp = run()
         sets = sets or {"demo test": demo_test_set(exp), **held_out_sets(args.out)}
         model = wavegen.load(exp / "model.safetensors")
-        row = f"{name} (step {read_checkpoint(exp / 'model.safetensors')[0]['step']})"
-        for set_name, pairs in sets.items():
-            if set_name not in table:                  # the noisy input's scores, once per set
-                table[set_name] = {"noisy input": mean_scores(pairs, model.sample_rate)}
-            if row not in table[set_name]:
-                table[set_name][row] = enhanced_scores(model, pairs, model.sample_rate)
+        step, own = read_checkpoint(exp / "model.safetensors")[0]["step"], model.attenuation_limit_db
+        rows = {row_label(name, step, limit, own): limit
+                for limit in dict.fromkeys([own, *(args.limits or ([] if own is None else [None]))])}
+        for row, row_limit in rows.items():
+            model.attenuation_limit_db = row_limit
+            for set_name, pairs in sets.items():
+                if set_name not in table:                  # the noisy input's scores, once per set
+                    table[set_name] = {"noisy input": mean_scores(pairs, model.sample_rate)}
+                if row not in table[set_name]:
+                    table[set_name][row] = enhanced_scores(model, pairs, model.sample_rate)
         saved.write_text(json.dumps(table, indent=1))
     for set_name, rows in table.items():
         print(f"\n{set_name} ({len(sets[set_name]) if sets else '?'} utterances)\n")

@@ -316,3 +316,25 @@ def test_the_bfloat16_copy_follows_every_change_of_the_weights(tmp_path):
     net.load_state_dict(SEGAN.from_name("tiny", residual=True).state_dict())   # the identity again
     again = enhance_waveform(net, audio, 16000, precision="bfloat16").numpy()
     np.testing.assert_allclose(again, enhance_waveform(net, audio, 16000, precision="float32").numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_an_attenuation_limit_mixes_that_share_of_the_input_back(tmp_path, precision):
+    torch.manual_seed(0)
+    net = SEGAN.from_name("tiny", residual=True)
+    with torch.no_grad():                      # a generator that removes much of its input
+        net.generator.decoder[-1].deconv.bias.fill_(-0.5)
+        for p in net.generator.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    audio = read(write(tmp_path / "in.wav", 1.0, 16000, subtype="FLOAT"))[0][:, 0]
+    alone = enhance_waveform(net, audio, 16000, precision=precision).numpy()
+    net.attenuation_limit_db = 6.0
+    limited = enhance_waveform(net, audio, 16000, precision=precision).numpy()
+    m = 10 ** (-6 / 20)
+    # (1 - m) G(x) + m x in every window; the joins and filters are linear, so the file gets the same mix
+    # (the input through the DC blocker, which leaves this signal's 220 Hz nearly as it is).
+    residual = limited - (1 - m) * alone - m * audio
+    assert 10 * np.log10(np.sum(residual ** 2) / np.sum((m * audio) ** 2)) < -30
+    assert np.sum((limited - audio) ** 2) < np.sum((alone - audio) ** 2) / 3      # closer to the input
+    net.attenuation_limit_db = None
+    np.testing.assert_array_equal(enhance_waveform(net, audio, 16000, precision=precision).numpy(), alone)

@@ -1,6 +1,7 @@
 """The demo recipe end to end on a tiny corpus and model, through the real command."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -15,7 +16,8 @@ TINY = ["--set", "corpus.train_speakers=2", "--set", "corpus.train_utterances_pe
         "--set", "model.window=256", "--set", "model.channels=[4,8,8,16]", "--set", "model.kernel_size=7",
         "--set", "train.batch_size=8", "--set", "train.reference_batch=8",
         "--set", "train.checkpoint_every=2", "--set", "train.eval_every=2", "--set", "train.log_every=1",
-        "--set", "enhance.batch_size=4", "--set", "train.validation_speakers=0", "--set", "train.select_by="]
+        "--set", "enhance.batch_size=4", "--set", "train.validation_speakers=0", "--set", "train.select_by=",
+        "--set", "train.attenuation_limits_db=[]"]
 
 
 def wavegen_cli(*args, cwd, launcher=None, env=None):
@@ -70,7 +72,8 @@ def test_the_published_checkpoint_is_the_validation_best_and_the_results_say_so(
     from wavegen.core.checkpoint import read_checkpoint
     exp = tmp_path / "exp"
     run = wavegen_cli("recipe", "segan", "--data", "demo", "--exp-dir", str(exp), "--max-steps", "6", *TINY,
-                      "--set", "train.validation_speakers=1", "--set", "train.select_by=val_min_gain", cwd=tmp_path)
+                      "--set", "train.validation_speakers=1", "--set", "train.select_by=val_min_gain",
+                      "--set", "train.attenuation_limits_db=[12,6]", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     header, _ = read_checkpoint(exp / "model.safetensors")
     rows = (exp / "logs" / "eval.csv").read_text().splitlines()
@@ -82,6 +85,12 @@ def test_the_published_checkpoint_is_the_validation_best_and_the_results_say_so(
     assert header["selection"] == {"metric": "val_min_gain", "mode": "max", "step": best, "value": gain[best]}
     assert f"published weights: step {best} of 6, where val_min_gain was best" in run.stdout
     assert "on 3 validation utterances of held-out training speakers" in run.stdout
+    # The attenuation limit of the best evaluation is in the published weights and the results.
+    mix = float(rows[[int(r.split(",")[0]) for r in rows[1:]].index(best) + 1].split(",")[columns.index("val_noisy_mix")])
+    limit = wavegen.load(exp / "model.safetensors").attenuation_limit_db
+    assert mix in (0.0, pytest.approx(10 ** -0.6), pytest.approx(10 ** -0.3))
+    assert limit == (None if mix == 0 else pytest.approx(-20 * math.log10(mix)))
+    assert (f"attenuation limit: {limit:.3g} dB" in run.stdout) == (limit is not None)
     assert (exp / "metrics" / "validation.png").stat().st_size > 1000
     refused = wavegen_cli("recipe", "segan", "--data", "demo", "--exp-dir", str(tmp_path / "other"), *TINY,
                           "--set", "train.select_by=val_pesq", cwd=tmp_path)
@@ -172,6 +181,8 @@ def test_mistyped_set_value_is_refused_before_any_work(tmp_path, assignment, mes
     ("segan", "train.remix=1.5", "train.remix must be between 0 and 1, got 1.5"),
     ("segan", "train.remix_gain_db=[5,-5]", "train.remix_gain_db must be [lower, upper] in dB, got [5.0, -5.0]"),
     ("segan", "train.stft_weight=-1", "train.stft_weight must be at least 0"),
+    ("segan", "train.attenuation_limits_db=[10,0]", "train.attenuation_limits_db must be positive numbers of dB"),
+    ("segan", "train.select_by=", "train.attenuation_limits_db are chosen on validation: they need"),
     ("wavenet", "model.residual_channels=0", "residual_channels must be at least 1"),
     ("wavenet", "model.gate_channels=7", "gate_channels (7) must be even"),
     ("wavenet", "conditioning=foo", "expected one of none, speaker, mel"),

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -196,3 +197,55 @@ def test_segan_plus_generator_shapes_gradients_and_fast_path():
     assert plus.discriminator(out.detach(), x, torch.cat([x, x], dim=1)).shape == (3,)
     with pytest.raises(ValueError, match="multiple of stride 4"):
         SEGAN(window=1000, channels=[4, 8], stride=4)
+
+
+def test_the_attenuation_limit_travels_with_the_weights_and_old_checkpoints_have_none(tmp_path):
+    import wavegen
+    from wavegen.core.checkpoint import save_checkpoint
+    model = SEGAN.from_name("tiny")
+    assert model.attenuation_limit_db is None
+    model.attenuation_limit_db = 10.0
+    assert float(model.noisy_mix) == pytest.approx(10 ** (-0.5))
+    assert model.attenuation_limit_db == pytest.approx(10.0)
+    x, z = torch.randn(2, 1, 256), model.generator.sample_latent(2, 256)
+    m = float(model.noisy_mix)
+    torch.testing.assert_close(model.enhance_windows(x, z), (1 - m) * model.generator(x, z) + m * x)
+    loaded = wavegen.load(save_checkpoint(tmp_path / "m.safetensors", model))
+    assert loaded.attenuation_limit_db == pytest.approx(10.0)
+    old = {k: v for k, v in model.state_dict().items() if k != "noisy_mix"}     # written before the limit existed
+    fresh = SEGAN.from_name("tiny")
+    fresh.attenuation_limit_db = 6.0
+    fresh.load_state_dict(old)
+    assert fresh.attenuation_limit_db is None
+    for bad in (0.0, -3.0, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="positive number of dB"):
+            model.attenuation_limit_db = bad
+
+
+def test_validation_keeps_the_attenuation_limit_with_the_best_min_gain(tmp_path):
+    from wavegen.audio.segan.train import SEGANTask
+    torch.manual_seed(0)
+    model = SEGAN.from_name("tiny", residual=True)
+    with torch.no_grad():                      # a generator that damages the speech: mixing the input back helps
+        for p in model.generator.parameters():
+            p.add_(0.03 * torch.randn_like(p))
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    clean = [(0.3 * np.sin(2 * np.pi * f * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2).astype(np.float32)
+             for f in (180, 260)]
+    utterances = [(c, (c + 0.05 * rng.standard_normal(c.shape)).astype(np.float32)) for c in clean]
+    reference = torch.randn(4, 2, 256) * 0.1
+    task = SEGANTask(model, reference, validation_utterances=utterances, attenuation_limits_db=(12.0, 6.0))
+    scores = task._utterance_metrics("cpu")
+    gains = {}
+    for limit in (None, 12.0, 6.0):
+        model.attenuation_limit_db = limit
+        gains[limit] = task._scores_as_enhanced("cpu")["min_gain"]
+    best = max(gains, key=gains.get)
+    assert scores["val_min_gain"] == pytest.approx(gains[best])
+    task._utterance_metrics("cpu")
+    assert model.attenuation_limit_db == (None if best is None else pytest.approx(best))
+    assert scores["val_noisy_mix"] == pytest.approx(0.0 if best is None else 10 ** (-best / 20))
+    assert best is not None                    # this generator is worse than its input
+    with pytest.raises(ValueError, match="validation_utterances"):
+        SEGANTask(model, reference, attenuation_limits_db=(6.0,))
