@@ -210,13 +210,17 @@ speech and scikit-learn's digits, not the real corpora: listen to them as what t
 
 
 def main(argv: list[str]) -> int:
-    if "--publish-only" not in argv:
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m recipes.samples", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--publish-only", action="store_true",
+                        help="train nothing: copy the files of the experiments already on this machine")
+    args = parser.parse_args(argv)
+    if not args.publish_only:
         train_all()
     for path in publish(Path("samples")):
         print(path)
     return 0
-
-
 
 
 if __name__ == "__main__":
