@@ -340,3 +340,34 @@ def test_an_attenuation_limit_mixes_that_share_of_the_input_back(tmp_path, preci
     assert np.sum((limited - audio) ** 2) < np.sum((alone - audio) ** 2) / 3      # closer to the input
     net.attenuation_limit_db = None
     np.testing.assert_array_equal(enhance_waveform(net, audio, 16000, precision=precision).numpy(), alone)
+
+
+def test_enhance_command_uses_the_checkpoints_attenuation_limit_unless_told(tmp_path):
+    from tests.test_recipe import wavegen_cli
+    from wavegen.core.checkpoint import save_checkpoint
+    torch.manual_seed(0)
+    net = SEGAN.from_name("tiny", residual=True)
+    with torch.no_grad():
+        net.generator.decoder[-1].deconv.bias.fill_(-0.3)
+    audio = (0.05 * np.random.default_rng(0).standard_normal(8000)).astype(np.float32)
+    src = write(tmp_path / "in.wav", 0.5, 16000, subtype="FLOAT", signal=audio)
+    net.attenuation_limit_db = 6.0
+    checkpoint = save_checkpoint(tmp_path / "segan.safetensors", net)
+    before = checkpoint.read_bytes()
+    outputs = {}
+    for setting in (None, "6", "none", "12"):
+        out = tmp_path / f"out-{setting}"
+        run = wavegen_cli("enhance", "-c", str(checkpoint), str(src), "-o", str(out), "--precision", "float32",
+                          *(["--attenuation-limit", setting] if setting else []), cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+        outputs[setting] = read(out / "in.wav")[0][:, 0]
+    np.testing.assert_array_equal(outputs[None], outputs["6"])          # the checkpoint's own limit
+    net.attenuation_limit_db = None
+    np.testing.assert_allclose(outputs["none"], enhance_waveform(net, audio, 16000, precision="float32").numpy(),
+                               atol=1e-6)
+    assert not np.allclose(outputs["12"], outputs["6"], atol=1e-4)
+    assert checkpoint.read_bytes() == before                             # never written back
+    bad = wavegen_cli("enhance", "-c", str(checkpoint), str(src), "-o", str(tmp_path / "bad"),
+                      "--attenuation-limit", "-3", cwd=tmp_path)
+    assert bad.returncode == 2 and "expected a positive number of dB or 'none', got '-3'" in bad.stderr
+    assert not (tmp_path / "bad").exists()

@@ -86,11 +86,12 @@ def test_the_published_checkpoint_is_the_validation_best_and_the_results_say_so(
     assert f"published weights: step {best} of 6, where val_min_gain was best" in run.stdout
     assert "on 3 validation utterances of held-out training speakers" in run.stdout
     # The attenuation limit of the best evaluation is in the published weights and the results.
-    mix = float(rows[[int(r.split(",")[0]) for r in rows[1:]].index(best) + 1].split(",")[columns.index("val_noisy_mix")])
+    mix = {int(r.split(",")[0]): float(r.split(",")[columns.index("val_noisy_mix")]) for r in rows[1:]}[best]
     limit = wavegen.load(exp / "model.safetensors").attenuation_limit_db
     assert mix in (0.0, pytest.approx(10 ** -0.6), pytest.approx(10 ** -0.3))
     assert limit == (None if mix == 0 else pytest.approx(-20 * math.log10(mix)))
-    assert (f"attenuation limit: {limit:.3g} dB" in run.stdout) == (limit is not None)
+    assert ("attenuation limit:" in run.stdout) == (limit is not None)
+    assert limit is None or f"attenuation limit: {limit:.3g} dB" in run.stdout
     assert (exp / "metrics" / "validation.png").stat().st_size > 1000
     refused = wavegen_cli("recipe", "segan", "--data", "demo", "--exp-dir", str(tmp_path / "other"), *TINY,
                           "--set", "train.select_by=val_pesq", cwd=tmp_path)
