@@ -114,3 +114,27 @@ def test_k_discriminator_steps_per_generator_step():
     task.optimizers["generator"].register_step_post_hook(lambda *a: counts.__setitem__("g", counts["g"] + 1))
     task.train_step(GaussianData().x[:8], step=0)
     assert counts == {"d": 3, "g": 1}
+
+
+def test_without_an_adversarial_term_the_discriminator_is_left_alone():
+    # adversarial_weight=0 and no feature matching: the generator trains on its own terms, as a regression.
+    import copy
+    torch.manual_seed(0)
+    model = ToyGAN()
+    twin = copy.deepcopy(model)
+    task = ToyTask(model, d_steps=2, instance_noise=0.1, instance_noise_steps=10, adversarial_weight=0.0)
+    d0 = [p.clone() for p in model.discriminator.parameters()]
+    real = GaussianData().x[:8]
+    torch.manual_seed(1)
+    logs = task.train_step(real, step=0)
+    assert set(logs) == {"g_loss", "mean_match"} and logs["g_loss"] == pytest.approx(logs["mean_match"])
+    assert all(torch.equal(a, b) for a, b in zip(d0, model.discriminator.parameters()))
+    opt = torch.optim.Adam(twin.generator.parameters(), 1e-2)            # the same update, by hand
+    torch.manual_seed(1)
+    for _ in range(2):                                                   # one generator draw per d_step
+        fake = twin.generator(torch.randn(8, twin.dim))
+    opt.zero_grad()
+    (0.1 * (fake.mean() - real.mean()).abs()).backward()
+    opt.step()
+    for a, b in zip(model.generator.parameters(), twin.generator.parameters()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)

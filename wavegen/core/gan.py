@@ -122,7 +122,8 @@ class GANStepConfig:
     gp_weight: float = 10.0          # λ of WGAN-GP
     instance_noise: float = 0.0      # initial std of instance noise on D inputs
     instance_noise_steps: int = 0    # linear annealing to 0 over this many steps
-    adversarial_weight: float = 1.0  # weight of G's adversarial loss beside generator_terms
+    adversarial_weight: float = 1.0  # weight of G's adversarial loss beside generator_terms (0 and no
+                                     # feature matching: the discriminator is not trained at all)
     feature_matching_weight: float = 0.0  # > 0: add weight · feature_matching_loss to G (needs discriminate_features)
     # True: the batch holds d_steps minibatches and each discriminator update takes its own, as in
     # Gulrajani et al. 2017, Algorithm 1 (a fresh real sample per critic iteration); the generator
@@ -198,10 +199,15 @@ class GANTask:
         def critic(x, condition):
             return self.discriminate(instance_noise(x, noise_std), condition)
 
+        # With neither an adversarial nor a feature-matching term, nothing the discriminator learns
+        # reaches the generator: it is left untrained, and the generator's update is the same.
+        adversarial = bool(cfg.adversarial_weight or cfg.feature_matching_weight)
         for i, (real, condition) in enumerate(draws):
             # The last draw keeps its graph so the generator update below reuses it.
             with torch.set_grad_enabled(i == cfg.d_steps - 1):
                 fake = self.generate(condition)
+            if not adversarial:
+                continue
             if self.score_real_and_fake_together:
                 d_real, d_fake = _split_scores(critic(torch.cat([real, fake.detach()]), condition), real.shape[0])
             else:
@@ -220,20 +226,21 @@ class GANTask:
                 with torch.no_grad():
                     _, real_features = self.discriminate_features(instance_noise(real, noise_std), condition)
                 fake_logits, fake_features = self.discriminate_features(instance_noise(fake, noise_std), condition)
-            else:
+            elif adversarial:
                 fake_logits = critic(fake, condition)
-            g_adv = generator_loss(cfg.objective, fake_logits)
+            g_adv = generator_loss(cfg.objective, fake_logits) if adversarial else None
             terms = self.generator_terms(fake, real, condition)
             if cfg.feature_matching_weight:
                 terms["fm"] = cfg.feature_matching_weight * feature_matching_loss(real_features, fake_features)
-            g_loss = cfg.adversarial_weight * g_adv + sum(terms.values())
+            g_loss = (cfg.adversarial_weight * g_adv if adversarial else 0) + sum(terms.values())
             opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
         average_gradients(self.generator)
         opt_g.step()
 
-        logs = {"d_loss": d_loss.item(), "g_adv": g_adv.item(), "g_loss": g_loss.item(),
-                "d_real": _mean_logit(d_real), "d_fake": _mean_logit(d_fake)}
+        logs = ({"d_loss": d_loss.item(), "g_adv": g_adv.item(), "g_loss": g_loss.item(),
+                 "d_real": _mean_logit(d_real), "d_fake": _mean_logit(d_fake)} if adversarial
+                else {"g_loss": g_loss.item()})
         logs.update({name: value.item() for name, value in terms.items()})
         return logs
 
