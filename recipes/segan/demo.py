@@ -23,7 +23,8 @@ CONFIG = {
     # Beyond the paper: weight averaging, a multi-resolution STFT loss beside the L1 (without it the
     # enhanced speech loses STOI to the noisy input), and half of each batch re-mixed with another
     # pair's noise at -10..+5 dB (benchmarks/RESULTS.md, "SEGAN demo on spoken demo speech"); a
-    # 100-step learning-rate warm-up (without it RMSprop's first steps can saturate the generator);
+    # 100-step learning-rate warm-up (without it RMSprop's first steps can saturate the generator)
+    # and a cosine decay after it;
     # the last two training speakers held out, and the published weights those where the smallest
     # gain over the noisy input among the seven reported measures was best; a log mel-band energy
     # loss, and no adversarial term: at this budget both did better on unheard voices
@@ -34,6 +35,7 @@ CONFIG = {
     "train": {**voicebank.CONFIG["train"], "epochs": 0, "max_steps": 2000, "batch_size": 16,
               "reference_batch": 16, "checkpoint_every": 500, "eval_every": 500, "ema_decay": 0.999,
               "stft_weight": 1.0, "remix": 0.5, "remix_gain_db": [-10.0, 5.0], "warmup_steps": 100,
+              "lr_schedule": "cosine",
               "validation_speakers": 2, "select_by": "val_min_gain", "mel_weight": 1.0,
               "adversarial_weight": 0.0, "attenuation_limits_db": [20.0, 15.0, 12.0, 10.0, 8.0, 6.0]},
 }
