@@ -27,7 +27,7 @@ test: $(BIN)/.installed
 # Train every demo recipe (resumable; about 70 minutes on 2 CPU cores from nothing) and copy a few
 # files of each into samples/, with samples/README.md saying which command and checkpoint made them.
 samples: $(BIN)/.installed
-	$(BIN)/python -m recipes.samples
+	$(BIN)/python -m wavegen.recipes.samples
 
 doctor: $(BIN)/.installed
 	$(BIN)/wavegen doctor

@@ -119,7 +119,7 @@ def default_classifier(exp_dir: Path, overrides: list[str], for_classifier: list
     folder = Path(exp_dir).parent / f"classifier-{dataset}"
     path = folder / "model.safetensors"
     if not path.is_file():
-        recipe = importlib.import_module(f"recipes.classifier.{dataset.replace('-', '_')}")
+        recipe = importlib.import_module(f"wavegen.recipes.classifier.{dataset.replace('-', '_')}")
         shared = [o for o in overrides if o.startswith(("corpus.", "train.device"))]
         logging.getLogger(__name__).info("no classifier at %s: running `wavegen recipe classifier --data %s` first",
                                          path, dataset)

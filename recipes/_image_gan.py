@@ -17,10 +17,10 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from recipes._images import DEMO_DIGITS, ImagesOnly, check_classes, dataset, image_shape, require_labels, start
-from recipes._images import split as real_split
-from recipes._images import train_section
+from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
+from wavegen.recipes._images import DEMO_DIGITS, ImagesOnly, check_classes, dataset, image_shape, require_labels, start
+from wavegen.recipes._images import split as real_split
+from wavegen.recipes._images import train_section
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.errors import WavegenError

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recipes._common import begin, checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
+from wavegen.recipes._common import begin, checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
 from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.errors import WavegenError

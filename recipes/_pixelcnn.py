@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from recipes._image_gan import evaluate_generator
-from recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, check_classes, dataset, image_shape, start,
+from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
+from wavegen.recipes._image_gan import evaluate_generator
+from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, check_classes, dataset, image_shape, start,
                              test_images)
-from recipes._images import train_section, validation_batches
+from wavegen.recipes._images import train_section, validation_batches
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.errors import WavegenError

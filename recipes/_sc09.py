@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import (begin, checkpoint_digest, default_classifier, fit, main_process_only, model_kwargs,
+from wavegen.recipes._common import (begin, checkpoint_digest, default_classifier, fit, main_process_only, model_kwargs,
                              split_overrides, train_config)
 from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.files import write_json_atomic, write_text_atomic

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from recipes.vocoder import demo as vocoder_demo
+from wavegen.recipes.vocoder import demo as vocoder_demo
 
 # The vocoder demo's corpus (its default arguments), written once where both vocoders read it.
 LJSPEECH_DEMO = Path("exp/ljspeech-demo")
@@ -211,7 +211,7 @@ speech and scikit-learn's digits, not the real corpora: listen to them as what t
 
 def main(argv: list[str]) -> int:
     import argparse
-    parser = argparse.ArgumentParser(prog="python -m recipes.samples", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m wavegen.recipes.samples", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--publish-only", action="store_true",
                         help="train nothing: copy the files of the experiments already on this machine")

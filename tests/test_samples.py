@@ -55,7 +55,7 @@ def test_wavegen_listen_samples_makes_a_mushra_test(tmp_path):
 def test_republishing_without_an_experiment_keeps_its_files_and_section(tmp_path, monkeypatch):
     # Re-publishing one retrained experiment (the others not on this machine) must not drop the rest.
     import shutil
-    from recipes.samples import publish
+    from wavegen.recipes.samples import publish
     copy = tmp_path / "samples"
     shutil.copytree(SAMPLES, copy)
     monkeypatch.chdir(tmp_path)                    # no exp/ here: every experiment is missing

@@ -63,11 +63,11 @@ def main(verbose: bool) -> None:
 
 
 def _recipes() -> dict[str, list[str]]:
-    import recipes
+    import wavegen.recipes as recipes
     found: dict[str, list[str]] = {}
     for model in pkgutil.iter_modules(recipes.__path__):
         if model.ispkg:
-            sub = importlib.import_module(f"recipes.{model.name}")
+            sub = importlib.import_module(f"wavegen.recipes.{model.name}")
             # A module per dataset; fashion_mnist.py is --data fashion-mnist.
             found[model.name] = sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(sub.__path__)
                                        if not m.name.startswith("_"))
@@ -100,7 +100,7 @@ def recipe(model, dataset, data_root, exp_dir, overrides, max_steps, device):
         raise WavegenError(f"no recipes for model {model!r} (available: {', '.join(sorted(available))})")
     if dataset not in available[model]:
         raise WavegenError(f"no {model} recipe for data {dataset!r} (available: {', '.join(available[model])})")
-    module = importlib.import_module(f"recipes.{model}.{dataset.replace('-', '_')}")
+    module = importlib.import_module(f"wavegen.recipes.{model}.{dataset.replace('-', '_')}")
     overrides = list(overrides)
     if max_steps is not None:
         overrides.append(f"train.max_steps={max_steps}")

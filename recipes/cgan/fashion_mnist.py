@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _image_gan
+from wavegen.recipes import _image_gan
 
 CONFIG = _image_gan.gan_config("fashion-mnist", conditional=True)
 

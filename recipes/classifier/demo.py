@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _sc09
-from recipes.classifier import sc09
+from wavegen.recipes import _sc09
+from wavegen.recipes.classifier import sc09
 
 CONFIG = {
     **sc09.CONFIG,

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _sc09
-from recipes._common import model_kwargs
+from wavegen.recipes import _sc09
+from wavegen.recipes._common import model_kwargs
 from wavegen.audio.classifier import CLASSIFIER_CONFIGS, AudioClassifier
 
 CONFIG = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _image_gan
+from wavegen.recipes import _image_gan
 
 CONFIG = _image_gan.gan_config("digits", conditional=False, max_steps=6000)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _pixelcnn
+from wavegen.recipes import _pixelcnn
 
 CONFIG = _pixelcnn.pixelcnn_config("digits", max_steps=1500, channels=32, layers=6, kernel=5, output_hidden=64)
 

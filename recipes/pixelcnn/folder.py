@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _pixelcnn
+from wavegen.recipes import _pixelcnn
 
 CONFIG = _pixelcnn.pixelcnn_config("folder")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.segan import voicebank
+from wavegen.recipes.segan import voicebank
 
 CONFIG = {
     **voicebank.CONFIG,

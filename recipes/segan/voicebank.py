@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import begin, check_positive, model_kwargs, train_config
+from wavegen.recipes._common import begin, check_positive, model_kwargs, train_config
 from wavegen.audio.segan.model import SEGAN, SEGAN_CONFIGS
 from wavegen.audio.segan.train import SEGANTask, draw_reference_batch
 from wavegen.core import distributed as dist

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _sc09
-from recipes.specgan import sc09
+from wavegen.recipes import _sc09
+from wavegen.recipes.specgan import sc09
 from wavegen.audio.specgan.specgan import SPECGAN_CONFIGS, SpecGAN
 
 CONFIG = _sc09.gan_demo_config(sc09.CONFIG, SpecGAN, SPECGAN_CONFIGS["small"])

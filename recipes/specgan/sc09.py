@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _sc09
+from wavegen.recipes import _sc09
 from wavegen.audio.specgan.specgan import SPECGAN_CONFIGS, SpecGAN
 
 CONFIG = _sc09.gan_config(SpecGAN, SPECGAN_CONFIGS["paper"])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _images
+from wavegen.recipes import _images
 
 # At this budget Adam at 1e-3 (the paper: 3e-4 for far longer) gave M2 the lower error on three
 # draws of 100 labels each (benchmarks/RESULTS.md).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _images
+from wavegen.recipes import _images
 
 CONFIG = _images.ssvae_config("mnist")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _images
+from wavegen.recipes import _images
 
 CONFIG = _images.vae_config("mnist", conditional=False)
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.vocoder import _stages, ljspeech
+from wavegen.recipes.vocoder import _stages, ljspeech
 
 CONFIG = {
     **ljspeech.CONFIG,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.vocoder import _stages
+from wavegen.recipes.vocoder import _stages
 
 CONFIG = {
     "data": {"kind": "ljspeech", "sample_rate": 22050, "test_utterances": 100, "seed": 0},

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _sc09
-from recipes.wavegan import sc09
+from wavegen.recipes import _sc09
+from wavegen.recipes.wavegan import sc09
 from wavegen.audio.specgan.wavegan import WAVEGAN_CONFIGS, WaveGAN
 
 CONFIG = _sc09.gan_demo_config(sc09.CONFIG, WaveGAN, WAVEGAN_CONFIGS["small"])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes import _sc09
+from wavegen.recipes import _sc09
 from wavegen.audio.specgan.wavegan import WAVEGAN_CONFIGS, WaveGAN
 
 CONFIG = _sc09.gan_config(WaveGAN, WAVEGAN_CONFIGS["paper"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from recipes._common import begin, check_positive, model_kwargs, train_config
+from wavegen.recipes._common import begin, check_positive, model_kwargs, train_config
 from wavegen.audio.wavenet.model import WAVENET_CONFIGS, WaveNet
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint

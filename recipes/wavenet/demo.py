@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.wavenet import _stages, vctk
+from wavegen.recipes.wavenet import _stages, vctk
 
 CONFIG = {
     **vctk.CONFIG,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.wavenet import _stages
+from wavegen.recipes.wavenet import _stages
 
 CONFIG = {
     "conditioning": "mel",

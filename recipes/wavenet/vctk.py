@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from recipes.wavenet import _stages
+from wavegen.recipes.wavenet import _stages
 
 CONFIG = {
     "conditioning": "speaker",
