@@ -21,7 +21,9 @@ install: $(BIN)/.installed
 demo: $(BIN)/.installed
 	$(BIN)/wavegen recipe segan --data demo $(DEMO_ARGS)
 
+# The import contract (pyproject.toml, [tool.importlinter]) first, then the suite.
 test: $(BIN)/.installed
+	$(BIN)/lint-imports
 	$(BIN)/pytest -q
 
 # Train every demo recipe (resumable; about 70 minutes on 2 CPU cores from nothing) and copy a few

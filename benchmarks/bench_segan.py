@@ -31,7 +31,7 @@ from wavegen.audio.enhance import DEFAULT_TILING, HALF_OVERLAP, enhance_file, en
 from wavegen.audio.segan import SEGAN
 from wavegen.audio.segan.model import WindowEnhancer
 from wavegen.audio.segan.train import SEGANTask
-from wavegen.core.trainer import cpu_has_native_bf16
+from wavegen.core.device import cpu_has_native_bf16
 
 from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
 

@@ -25,7 +25,8 @@ import torch
 import wavegen
 from wavegen.audio.enhance import DEFAULT_TILING, HALF_OVERLAP, Tiling, enhance_waveform
 from wavegen.audio.features import preemphasis
-from wavegen.audio.metrics import REPORTED_SCALES, mean_scores, min_gain
+from wavegen.audio.metrics import mean_scores
+from wavegen.audio.selection import REPORTED_SCALES, min_gain
 from wavegen.data.voicebank import VoiceBankManifest
 
 # (tiling, precision) per row; float32 unless the row is about precision.

@@ -17,9 +17,9 @@ import platform
 
 import torch
 
-from wavegen.audio.specgan.specgan import SpecGAN
-from wavegen.audio.specgan.train import AudioGANTask
-from wavegen.audio.specgan.wavegan import WaveGAN
+from wavegen.audio.specgan.model import SpecGAN
+from wavegen.audio.clip_gan import AudioGANTask
+from wavegen.audio.wavegan.model import WaveGAN
 
 from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
 

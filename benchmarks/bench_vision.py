@@ -25,9 +25,12 @@ import torch
 from wavegen.core.likelihood import ClassifierTask
 from wavegen.core.vae import SemiSupervisedVAETask, VAETask
 from wavegen.vision.classifier import ImageClassifier
-from wavegen.vision.gan import ImageGAN, ImageGANTask
+from wavegen.vision.cgan import CGAN
+from wavegen.vision.cvae import CVAE
+from wavegen.vision.dcgan import DCGAN, DCGANTask
 from wavegen.vision.images import binarize
-from wavegen.vision.vae import ImageVAE, SemiSupervisedVAE
+from wavegen.vision.ssvae import SSVAE
+from wavegen.vision.vae import VAE
 
 from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
 
@@ -39,22 +42,22 @@ def cases(batch: int):
     grey = torch.rand(batch, 1, 28, 28)
     colour = torch.rand(batch, 3, 32, 32)
     labels = torch.randint(0, 10, (batch,))
-    vae = ImageVAE()
+    vae = VAE()
     yield "VAE mlp 28x28", vae, VAETask(vae, augment=binarize), grey, batch
-    cvae = ImageVAE(classes=DIGITS)
+    cvae = CVAE(classes=DIGITS)
     yield "CVAE mlp 28x28", cvae, VAETask(cvae, augment=binarize), (grey, labels), batch
-    m2 = SemiSupervisedVAE(latent=50, hidden=[500], classifier_hidden=[500])
+    m2 = SSVAE(latent=50, hidden=[500], classifier_hidden=[500])
     task = SemiSupervisedVAETask(m2, labelled=100, unlabelled=1000, augment=binarize)
     yield "M2 mlp 28x28", m2, task, (grey, grey, labels), 2 * batch
-    conv = ImageVAE([3, 32, 32], latent=128, architecture="conv", channels=[64, 128, 256],
-                    likelihood="discretized_logistic")
+    conv = VAE([3, 32, 32], latent=128, architecture="conv", channels=[64, 128, 256],
+               likelihood="discretized_logistic")
     yield "VAE conv 32x32x3", conv, VAETask(conv), colour, batch
-    gan = ImageGAN([1, 28, 28])
-    yield "DCGAN 28x28", gan, ImageGANTask(gan), grey, batch
-    cgan = ImageGAN([1, 28, 28], classes=DIGITS)
-    yield "cGAN 28x28", cgan, ImageGANTask(cgan), (grey, labels), batch
-    gan32 = ImageGAN([3, 32, 32], width=128)
-    yield "DCGAN 32x32x3", gan32, ImageGANTask(gan32), colour, batch
+    gan = DCGAN([1, 28, 28])
+    yield "DCGAN 28x28", gan, DCGANTask(gan), grey, batch
+    cgan = CGAN([1, 28, 28], classes=DIGITS)
+    yield "cGAN 28x28", cgan, DCGANTask(cgan), (grey, labels), batch
+    gan32 = DCGAN([3, 32, 32], width=128)
+    yield "DCGAN 32x32x3", gan32, DCGANTask(gan32), colour, batch
     judge = ImageClassifier(classes=DIGITS)
     yield "classifier conv 28x28", judge, ClassifierTask(judge), (grey, labels), batch
 

@@ -19,8 +19,8 @@ import argparse
 
 import torch
 
-from wavegen.audio.specgan.vocode import vocode_mel
-from wavegen.audio.specgan.vocoder import VOCODER_CONFIGS, GANVocoder
+from wavegen.audio.vocode import vocode_mel
+from wavegen.audio.hifigan.model import VOCODER_CONFIGS, HiFiGAN
 
 from timing import best_time          # benchmarks/timing.py (the script's folder is on sys.path)
 
@@ -37,11 +37,11 @@ def gan_rows(presets: list[str], seconds: float, repeats: int) -> list[tuple[str
     mel = mel_frames(seconds)
     audio = mel.shape[1] * HOP / RATE
     for preset in presets:
-        model = GANVocoder(**VOCODER_CONFIGS[preset]).eval().remove_weight_norm()
+        model = HiFiGAN(**VOCODER_CONFIGS[preset]).eval().remove_weight_norm()
         params = sum(p.numel() for p in model.generator.parameters())
         with torch.inference_mode():
             t = best_time(lambda: model.vocode(mel), repeats)
-        rows.append((f"gan_vocoder {preset}", f"{params / 1e6:.2f} M", f"{audio / t:.1f}x real time ({t * 1000:.0f} ms "
+        rows.append((f"hifigan {preset}", f"{params / 1e6:.2f} M", f"{audio / t:.1f}x real time ({t * 1000:.0f} ms "
                      f"for {audio:.2f} s)"))
     return rows
 

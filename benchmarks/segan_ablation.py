@@ -113,7 +113,8 @@ def main() -> None:
         args.variants = [] if args.also else list(VARIANTS)
 
     import wavegen
-    from wavegen.audio.metrics import mean_scores, min_gain
+    from wavegen.audio.metrics import mean_scores
+    from wavegen.audio.selection import min_gain
     from wavegen.core.checkpoint import read_checkpoint
     args.out.mkdir(parents=True, exist_ok=True)
     saved = args.out / "ablation.json"

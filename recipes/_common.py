@@ -13,8 +13,10 @@ from typing import Callable
 import torch
 
 from wavegen.core import distributed as dist
+from wavegen.core.checkpoint import read_checkpoint
+from wavegen.core.device import resolve_device
 from wavegen.core.experiment import Experiment, apply_overrides
-from wavegen.core.trainer import TrainConfig, resolve_device
+from wavegen.core.trainer import TrainConfig, Trainer
 from wavegen.data.locate import locate_corpus
 from wavegen.errors import WavegenError
 
@@ -84,8 +86,6 @@ def model_kwargs(cls: type, preset: dict, *, skip: tuple[str, ...] = (), **extra
 def fit(exp: Experiment, task, dataset, cfg: dict, device: torch.device, batch_size: int | None = None,
         folder: Path | None = None) -> dict:
     """Train ``task`` on ``dataset`` with a recipe's ``train`` settings into ``folder`` (the experiment's)."""
-    from wavegen.core.checkpoint import read_checkpoint
-    from wavegen.core.trainer import Trainer
     settings = train_config(cfg, device)
     if batch_size is not None:
         settings.batch_size = batch_size
@@ -129,7 +129,6 @@ def default_classifier(exp_dir: Path, overrides: list[str], for_classifier: list
 
 def checkpoint_digest(path: str) -> str:
     """A checkpoint's identity for a stage fingerprint: its checksum, so a retrained one re-runs the stage."""
-    from wavegen.core.checkpoint import read_checkpoint
     try:
         return read_checkpoint(path, verify=False)[0]["sha256"]
     except WavegenError:

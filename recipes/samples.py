@@ -15,7 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from wavegen.recipes.vocoder import demo as vocoder_demo
+from wavegen.audio.io import read_audio, write_audio
+from wavegen.core.checkpoint import read_checkpoint
+from wavegen.core.files import copy_file_atomic, write_text_atomic
+from wavegen.data.corpora import CorpusManifest
+from wavegen.data.demo import write_ljspeech_demo
+from wavegen.progress import wrap_iterable
+from wavegen.recipes.hifigan import demo as hifigan_demo
 
 # The vocoder demo's corpus (its default arguments), written once where both vocoders read it.
 LJSPEECH_DEMO = Path("exp/ljspeech-demo")
@@ -49,7 +55,7 @@ RECIPES = [
 PUBLISHED = {
     "segan-demo": ("exp/segan-demo", "wavegen recipe segan --data demo",
                    "SEGAN speech enhancement: the same held-out utterances clean (reference), noisy and enhanced."),
-    "vocoder-demo": ("exp/vocoder-demo", "wavegen recipe vocoder --data demo --data-root exp/ljspeech-demo "
+    "hifigan-demo": ("exp/hifigan-demo", "wavegen recipe hifigan --data demo --data-root exp/ljspeech-demo "
                      "--set compare.wavenet=exp/wavenet-vocoder-demo/model.safetensors",
                      "Vocoders: held-out utterances (original, the reference) resynthesised from their log-mel "
                      "spectrograms by the GAN vocoder and by a mel-conditioned WaveNet (exp/wavenet-vocoder-demo)."),
@@ -73,7 +79,7 @@ PUBLISHED = {
                         "Gated PixelCNN (class-conditional): samples of every class, cached sampling path."),
 }
 # Other checkpoints a folder's files come from: (experiment, its command).
-ALSO = {"vocoder-demo": [("exp/wavenet-vocoder-demo", "wavegen recipe wavenet --data ljspeech "
+ALSO = {"hifigan-demo": [("exp/wavenet-vocoder-demo", "wavegen recipe wavenet --data ljspeech "
                           + " ".join(WAVENET_VOCODER))]}
 CLIPS = 4                               # generated clips published per SC09 model
 
@@ -85,9 +91,7 @@ def command(model: str, data: str, extra: list[str]) -> list[str]:
 
 def train_all() -> None:
     """Run every recipe in order (each skips its finished stages); stop at the first that fails."""
-    from wavegen.data.demo import write_ljspeech_demo
-    from wavegen.progress import wrap_iterable
-    write_ljspeech_demo(LJSPEECH_DEMO, **vocoder_demo.CONFIG["corpus"], progress=wrap_iterable("write demo corpus"))
+    write_ljspeech_demo(LJSPEECH_DEMO, **hifigan_demo.CONFIG["corpus"], progress=wrap_iterable("write demo corpus"))
     for model, data, extra in RECIPES:
         print(f"== wavegen recipe {model} --data {data} {' '.join(extra)}", flush=True)
         subprocess.run(command(model, data, extra), check=True)
@@ -98,8 +102,8 @@ def published_names(folder: str, samples: Path) -> dict[Path, str]:
     files = sorted(p for p in samples.iterdir() if p.is_file())
     if folder == "segan-demo":
         return {p: p.name for p in files if p.suffix == ".wav"}
-    if folder == "vocoder-demo":
-        systems = {"original": "original", "gan_vocoder": "gan-vocoder", "wavenet": "wavenet"}
+    if folder == "hifigan-demo":
+        systems = {"original": "original", "hifigan": "hifigan", "wavenet": "wavenet"}
         found = {}
         for p in files:
             for name, published in systems.items():
@@ -122,8 +126,6 @@ def published_names(folder: str, samples: Path) -> dict[Path, str]:
 
 def publish(destination: Path) -> list[Path]:
     """Copy every finished experiment's chosen files into ``destination`` (16-bit WAV) and write its README."""
-    from wavegen.audio.io import read_audio, write_audio
-    from wavegen.core.files import atomic_output, write_text_atomic
     written, sections = [], []
     earlier = _published_sections(destination / "README.md")
     for folder, (exp_dir, how, what) in PUBLISHED.items():
@@ -142,9 +144,7 @@ def publish(destination: Path) -> list[Path]:
                 audio, rate = read_audio(source)
                 written.append(write_audio(target / name, audio, rate, subtype="PCM_16"))
             else:
-                with atomic_output(target / name) as tmp:
-                    shutil.copyfile(source, tmp)
-                written.append(target / name)
+                written.append(copy_file_atomic(source, target / name))
         listed = sorted(set(names.values()))
         if folder == "wavenet-demo":
             real = write_real_recordings(exp_dir, {n.split("-")[0].split("_")[0] for n in listed}, target)
@@ -172,15 +172,12 @@ def _published_sections(readme: Path) -> dict[str, str]:
 
 def _checkpoint(exp_dir: Path) -> str:
     """`exp/…/model.safetensors` (step N, sha256 …): which weights made the files."""
-    from wavegen.core.checkpoint import read_checkpoint
     header, _ = read_checkpoint(exp_dir / "model.safetensors")
     return f"`{exp_dir}/model.safetensors` (step {header['step']}, sha256 {header['sha256'][:16]}…)"
 
 
 def write_real_recordings(exp_dir: Path, speakers: set[str], target: Path) -> dict[str, Path]:
     """One real held-out recording per speaker, ``<speaker>_real.wav``, from the recipe's own corpus cache."""
-    from wavegen.audio.io import write_audio
-    from wavegen.data.corpora import CorpusManifest
     data = json.loads((exp_dir / "stages" / "prepare.json").read_text())["result"]
     manifest = CorpusManifest.load(data["cache_dir"])
     written = {}

@@ -9,6 +9,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlencode
 
 import numpy as np
 import soundfile as sf
@@ -79,3 +80,11 @@ def request(port: int, method: str, path: str, body=None, raw: bytes | None = No
 
 def post(port: int, path: str, body) -> tuple[int, dict]:
     return request(port, "POST", path, body)
+
+
+def participant_session(port, participant="p1", token=None):
+    """The participant's session from a running test server (their trials, what they answered)."""
+    query = {"participant": participant, **({"token": token} if token else {})}
+    status, body = request(port, "GET", f"/api/session?{urlencode(query)}")
+    assert status == 200, body
+    return body

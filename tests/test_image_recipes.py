@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import wavegen
-from tests.test_recipe import wavegen_cli
+from tests.support import wavegen_cli
 
 TINY_VAE = ["train.max_steps=30", "train.batch_size=20", "train.log_every=5", "train.eval_every=15",
             "train.checkpoint_every=15", "evaluate.ks=[1,5]", "evaluate.count=60"]
@@ -39,7 +39,7 @@ def test_vae_recipe_reports_bounds_and_pictures_then_resumes(root):
     again = wavegen_cli(*args, cwd=root)
     assert again.returncode == 0 and again.stdout == first.stdout
     model = wavegen.load(exp / "model.safetensors")
-    assert model.registry_name == "image_vae" and model.num_classes == 0
+    assert model.registry_name == "vae" and model.num_classes == 0
     sampled = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(root / "out"), "-n", "4",
                           cwd=root)
     assert sampled.returncode == 0, sampled.stderr
@@ -56,6 +56,7 @@ def test_cvae_samples_are_of_the_asked_class_by_the_classifier(root):
     accuracy = json.loads((exp / "stages" / "classes.json").read_text())["result"]["accuracy"]
     assert accuracy >= 0.9, run.stdout
     assert "conditional samples of the asked class" in run.stdout
+    assert wavegen.load(exp / "model.safetensors").registry_name == "cvae"
     classifier = wavegen.load(root / "classifier-digits" / "model.safetensors")
     assert classifier.classes == list("0123456789")
     assert "test accuracy" in (root / "classifier-digits" / "results.txt").read_text()
@@ -109,8 +110,8 @@ def test_cgan_samples_are_of_the_asked_class_and_scored_beside_real_images(root)
     accuracy = json.loads((exp / "stages" / "classes.json").read_text())["result"]["accuracy"]
     assert accuracy >= 0.9, run.stdout
     rows = {r["name"]: r for r in json.loads((exp / "scores.json").read_text())}
-    assert set(rows) == {"real test images", "real training images", "image_gan"}
-    real, fake = rows["real training images"], rows["image_gan"]
+    assert set(rows) == {"real test images", "real training images", "cgan"}
+    real, fake = rows["real training images"], rows["cgan"]
     assert real["count"] == fake["count"] == 300
     assert fake["inception_score"] > 6 and fake["frechet"] > real["frechet"]
     assert sorted(p.name for p in (exp / "samples").iterdir()) == ["classes.png", "interpolations.png"]
@@ -121,7 +122,7 @@ def test_cgan_samples_are_of_the_asked_class_and_scored_beside_real_images(root)
                          str(root / "classifier-digits" / "model.safetensors"), "--data", str(exp / "data"),
                          "-n", "100", "--splits", "2", cwd=root)
     assert scored.returncode == 0, scored.stderr
-    assert "real test images" in scored.stdout and "image_gan" in scored.stdout
+    assert "real test images" in scored.stdout and "cgan" in scored.stdout
     from_corpus = wavegen_cli("evaluate-generation", "-c", str(exp / "model.safetensors"), "--classifier",
                               str(root / "classifier-digits" / "model.safetensors"), "--data", str(exp / "corpus"),
                               "-n", "100", "--splits", "2", cwd=root)
@@ -136,7 +137,8 @@ def test_cgan_samples_are_of_the_asked_class_and_scored_beside_real_images(root)
     image = out / "class4-seed0-0.png"
     refused = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(out), "--interpolate",
                           str(image), str(image), cwd=root)
-    assert refused.returncode == 1 and "no encoder" in refused.stderr
+    assert refused.returncode == 1 and "a cgan checkpoint cannot encode images" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
     bad_path = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(out), "--path", "cached",
                            cwd=root)
     assert bad_path.returncode == 1 and "--path" in bad_path.stderr
@@ -148,8 +150,8 @@ def test_dcgan_recipe_runs_each_objective_setting_and_refuses_bad_ones(root):
             "train.checkpoint_every=10", "evaluate.count=40", "evaluate.splits=2", "train.objective=least_squares"]
     run = wavegen_cli("recipe", "dcgan", "--data", "digits", "--exp-dir", str(exp), *settings(*tiny), cwd=root)
     assert run.returncode == 0, run.stderr
-    assert "image_gan" in run.stdout and (exp / "samples" / "samples.png").is_file()
-    assert wavegen.load(exp / "model.safetensors").num_classes == 0
+    assert "dcgan" in run.stdout and (exp / "samples" / "samples.png").is_file()
+    assert wavegen.load(exp / "model.safetensors").registry_name == "dcgan"
     for setting, message in (("train.objective=wasserstein", "train.objective"),
                              ("model.width=0", "width"), ("evaluate.count=1", "evaluate.count")):
         bad = wavegen_cli("recipe", "dcgan", "--data", "digits", "--exp-dir", str(root / "bad"),

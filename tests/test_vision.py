@@ -1,20 +1,30 @@
 """The vision models: VAEs and M2 on the core's bounds, the image sampler, and the pieces they share."""
 
+import importlib
 import math
+import pkgutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+import wavegen.recipes
+import wavegen.vision
 from wavegen.core.checkpoint import save_checkpoint
+from wavegen.core.registry import get_model_class, registered_names
 from wavegen.core.sampling import SampleRequest
 from wavegen.core.vae import SemiSupervisedVAETask, labelled_bound, unlabelled_bound
 from wavegen.errors import WavegenError
+from wavegen.vision.classifier import ImageClassifier
+from wavegen.vision.cvae import CVAE
+from wavegen.vision.dcgan import DCGAN
+from wavegen.vision.evaluate import draw_images
 from wavegen.vision.generate import write_samples
 from wavegen.vision.images import read_png, save_png, shift_images, slerp, tile
-from wavegen.vision.semi_supervised import SemiSupervisedDataset, balanced_subset
-from wavegen.vision.vae import ImageVAE, PixelLikelihood, SemiSupervisedVAE
+from wavegen.vision.ssvae import SSVAE, SemiSupervisedDataset, balanced_subset
+from wavegen.vision.vae import VAE, PixelLikelihood
 
 DIGITS = list("0123456789")
 
@@ -23,8 +33,8 @@ DIGITS = list("0123456789")
 @pytest.mark.parametrize("likelihood,shape", [("bernoulli", (1, 28, 28)), ("gaussian", (1, 28, 28)),
                                               ("discretized_logistic", (3, 32, 32))])
 def test_vae_shapes_and_gradients(architecture, likelihood, shape):
-    model = ImageVAE(list(shape), latent=8, architecture=architecture, hidden=[32], channels=[8, 16],
-                     classes=DIGITS, likelihood=likelihood)
+    model = CVAE(list(shape), latent=8, architecture=architecture, hidden=[32], channels=[8, 16],
+                 classes=DIGITS, likelihood=likelihood)
     x, y = torch.rand(4, *shape), torch.randint(0, 10, (4,))
     mu, logvar = model.encode(x, y)
     assert mu.shape == logvar.shape == (4, 8)
@@ -38,11 +48,19 @@ def test_vae_shapes_and_gradients(architecture, likelihood, shape):
 
 
 def test_conditional_vae_refuses_a_missing_label_and_odd_sizes():
-    model = ImageVAE(classes=DIGITS, hidden=[16], latent=4)
+    model = CVAE(classes=DIGITS, hidden=[16], latent=4)
     with pytest.raises(ValueError, match="class label"):
         model.encode(torch.rand(2, 1, 28, 28))
     with pytest.raises(ValueError, match="divisible by 8"):
-        ImageVAE([1, 28, 28], architecture="conv", channels=[8, 8, 8])
+        VAE([1, 28, 28], architecture="conv", channels=[8, 8, 8])
+
+
+@pytest.mark.parametrize("cls,classes,message", [(VAE, DIGITS, "a vae is unconditional"),
+                                                 (CVAE, [], "a cvae is class-conditional"),
+                                                 (CVAE, ["only"], "at least two classes")])
+def test_the_plain_vae_refuses_classes_and_the_cvae_needs_two(cls, classes, message):
+    with pytest.raises(ValueError, match=message):
+        cls(hidden=[16], latent=4, classes=classes)
 
 
 def test_bernoulli_pixels_are_the_cross_entropy_of_each_pixel():
@@ -90,7 +108,7 @@ def test_unlabelled_bound_is_the_labelled_bound_averaged_over_q_plus_its_entropy
 def test_m2_objective_weights_follow_the_paper():
     """J^α/N = (N_l/N)·L + (N_u/N)·U + 0.1·CE: with everything labelled the unlabelled term is gone."""
     torch.manual_seed(0)
-    model = SemiSupervisedVAE(hidden=[16], classifier_hidden=[16], latent=4)
+    model = SSVAE(hidden=[16], classifier_hidden=[16], latent=4)
     x_u, x_l, y_l = torch.rand(6, 1, 28, 28).round(), torch.rand(6, 1, 28, 28).round(), torch.randint(0, 10, (6,))
     task = SemiSupervisedVAETask(model, labelled=100, unlabelled=900)
     torch.manual_seed(1)
@@ -158,7 +176,7 @@ def test_tile_lays_images_out_in_rows(tmp_path):
 def checkpoints(tmp_path_factory):
     folder = tmp_path_factory.mktemp("vision-checkpoints")
     torch.manual_seed(0)
-    plain, conditional = ImageVAE(hidden=[16], latent=4), ImageVAE(hidden=[16], latent=4, classes=DIGITS)
+    plain, conditional = VAE(hidden=[16], latent=4), CVAE(hidden=[16], latent=4, classes=DIGITS)
     save_checkpoint(folder / "vae.safetensors", plain)
     save_checkpoint(folder / "cvae.safetensors", conditional)
     return folder
@@ -183,7 +201,7 @@ def test_sample_writes_a_grid_and_single_images_reproducibly(checkpoints, tmp_pa
 
 
 def test_sample_by_class_name_or_index_and_every_class_by_default(checkpoints, tmp_path):
-    model = ImageVAE(hidden=[16], latent=4, classes=DIGITS)
+    model = CVAE(hidden=[16], latent=4, classes=DIGITS)
     by_name = write_samples(model, tmp_path / "name", SampleRequest(count=3, label="7"))
     assert [p.name for p in by_name] == ["class7-seed0-0.png", "class7-seed0-1.png", "class7-seed0-2.png",
                                          "class7-seed0-grid.png"]
@@ -203,7 +221,7 @@ def test_interpolate_between_seeds_and_between_image_files(checkpoints, tmp_path
     result = _sample(checkpoints / "vae.safetensors", tmp_path / "walk", "--interpolate", "1", "2")
     assert result.exit_code == 0, result.output
     assert len(list((tmp_path / "walk").glob("walk-1-2-*.png"))) == 11      # ten steps and the grid
-    model = ImageVAE(hidden=[16], latent=4)
+    model = VAE(hidden=[16], latent=4)
     ends = [save_png(tmp_path / f"{name}.png", torch.rand(1, 28, 28)) for name in ("left", "right")]
     paths = write_samples(model, tmp_path / "files", SampleRequest(count=5, interpolate=(str(ends[0]), str(ends[1]))))
     assert paths[0].name == "walk-left-right-0.png"
@@ -212,3 +230,48 @@ def test_interpolate_between_seeds_and_between_image_files(checkpoints, tmp_path
     assert torch.allclose(first, model.images(mu)[0], atol=1 / 255)          # the walk starts at the encoding
     with pytest.raises(WavegenError, match="neither a seed"):
         write_samples(model, tmp_path / "x", SampleRequest(count=5, interpolate=("nowhere.png", "3")))
+
+
+# ---------------------------------------------------------------- names and capabilities
+
+def _vision_models() -> list[type]:
+    """Every registered class defined in wavegen.vision (each of its modules imported first)."""
+    for module in pkgutil.iter_modules(wavegen.vision.__path__):
+        importlib.import_module(f"wavegen.vision.{module.name}")
+    return [cls for cls in map(get_model_class, registered_names()) if cls.__module__.startswith("wavegen.vision.")]
+
+
+def test_each_vision_model_is_named_after_its_module_and_its_recipe():
+    """Module name = registry name = recipe folder; the image classifier is the one documented exception."""
+    models = _vision_models()
+    assert {cls.registry_name for cls in models} == {"vae", "cvae", "ssvae", "dcgan", "cgan", "pixelcnn",
+                                                     "image_classifier"}
+    recipes = Path(wavegen.recipes.__path__[0])
+    for cls in models:
+        module = cls.__module__.rsplit(".", 1)[-1]
+        if cls is ImageClassifier:        # `wavegen recipe classifier` trains it (on images) and the audio one
+            assert (cls.registry_name, module) == ("image_classifier", "classifier")
+        else:
+            assert cls.registry_name == module, cls
+        recipe = recipes / module
+        assert (recipe / "digits.py").is_file() and (recipe / "mnist.py").is_file(), recipe
+
+
+def test_a_checkpoint_that_cannot_do_something_says_in_one_line_what_it_can(tmp_path):
+    torch.manual_seed(0)
+    gan = DCGAN([1, 28, 28], latent=4, width=8)
+    image = str(save_png(tmp_path / "x.png", torch.rand(1, 28, 28)))
+    with pytest.raises(WavegenError) as refused:
+        write_samples(gan, tmp_path / "out", SampleRequest(count=5, interpolate=(image, image)))
+    message = str(refused.value)
+    assert message.startswith(f"--interpolate {image}: a dcgan checkpoint cannot encode images; it can generate "
+                              f"images") and "\n" not in message
+    classifier = ImageClassifier(classes=["a", "b"], channels=[4, 4], embedding=8)
+    for refuse in (lambda: draw_images(classifier, 4, seed=0),
+                   lambda: write_samples(classifier, tmp_path / "none", SampleRequest(count=4))):
+        with pytest.raises(WavegenError) as refused:
+            refuse()
+        message = str(refused.value)
+        assert message.endswith("image_classifier checkpoint cannot generate images; it can classify")
+        assert "\n" not in message
+    assert not (tmp_path / "out").exists() and not (tmp_path / "none").exists()

@@ -6,14 +6,15 @@ import torch
 import wavegen
 from wavegen.core.checkpoint import save_checkpoint
 from wavegen.core.gan import OBJECTIVES, GANStepConfig, discriminator_loss, generator_loss, gradient_penalty
-from wavegen.vision.gan import ImageGAN, ImageGANTask, size_ladder
+from wavegen.vision.cgan import CGAN
+from wavegen.vision.dcgan import DCGAN, DCGANTask, size_ladder
 from wavegen.vision.images import latent_arithmetic, slerp
 
 
 @pytest.mark.parametrize("shape, start, doublings", [([1, 28, 28], 7, 2), ([3, 32, 32], 4, 3), ([3, 64, 64], 4, 4)])
 def test_dcgan_makes_images_of_its_size_from_the_papers_ladder(shape, start, doublings):
     assert size_ladder(shape[1]) == (start, doublings)
-    model = ImageGAN(shape, latent=8, width=8)
+    model = DCGAN(shape, latent=8, width=8)
     images = model.images(torch.randn(3, 8))
     assert images.shape == (3, *shape) and images.min() >= 0 and images.max() <= 1
     assert model.discriminator(torch.rand(3, *shape) * 2 - 1).shape == (3,)
@@ -31,8 +32,8 @@ def test_a_dcgan_step_with_each_objective_lowers_its_losses_on_a_toy_problem(obj
     """Toy data: 28×28 images of one bright square. One discriminator update lowers the discriminator's loss
     (generator fixed); one generator update then lowers the generator's loss (discriminator fixed)."""
     torch.manual_seed(0)
-    model = ImageGAN([1, 28, 28], latent=8, width=8, discriminator_norm="layer" if objective == "wgan_gp" else "none")
-    task = ImageGANTask(model, step_config=GANStepConfig(objective=objective))
+    model = DCGAN([1, 28, 28], latent=8, width=8, discriminator_norm="layer" if objective == "wgan_gp" else "none")
+    task = DCGANTask(model, step_config=GANStepConfig(objective=objective))
     real = -torch.ones(32, 1, 28, 28)
     real[:, :, 10:18, 10:18] = 1.0
     z = torch.randn(32, 8)
@@ -68,7 +69,7 @@ def _losses_graph(task, real, z, objective):
 
 def test_the_conditional_gan_uses_its_class_in_both_networks():
     torch.manual_seed(0)
-    model = ImageGAN([1, 28, 28], latent=8, width=8, classes=list("abc"))
+    model = CGAN([1, 28, 28], latent=8, width=8, classes=list("abc"))
     z = torch.randn(4, 8)
     a, b = model.images(z, torch.zeros(4, dtype=torch.long)), model.images(z, torch.ones(4, dtype=torch.long))
     assert not torch.allclose(a, b)
@@ -79,19 +80,24 @@ def test_the_conditional_gan_uses_its_class_in_both_networks():
     with pytest.raises(ValueError, match="needs a class"):
         model.images(z)
     with pytest.raises(ValueError, match="not class-conditional"):
-        ImageGAN([1, 28, 28], latent=8, width=8).images(z, torch.zeros(4, dtype=torch.long))
+        DCGAN([1, 28, 28], latent=8, width=8).images(z, torch.zeros(4, dtype=torch.long))
+    with pytest.raises(ValueError, match="a dcgan is unconditional"):
+        DCGAN([1, 28, 28], classes=list("abc"))
+    with pytest.raises(ValueError, match="a cgan is class-conditional"):
+        CGAN([1, 28, 28])
 
 
 def test_minibatch_discrimination_and_checkpoint_round_trip(tmp_path):
     torch.manual_seed(0)
-    model = ImageGAN([1, 28, 28], latent=8, width=8, classes=["x", "y"], minibatch_features=4)
-    task = ImageGANTask(model, step_config=GANStepConfig(objective="hinge", real_label=0.9))
+    model = CGAN([1, 28, 28], latent=8, width=8, classes=["x", "y"], minibatch_features=4)
+    task = DCGANTask(model, step_config=GANStepConfig(objective="hinge", real_label=0.9))
     task.train_step((torch.rand(8, 1, 28, 28), torch.randint(0, 2, (8,))), 0)
     path = tmp_path / "gan.safetensors"
     save_checkpoint(path, model)
     loaded = wavegen.load(path)
     z, y = torch.randn(5, 8), torch.tensor([0, 1, 0, 1, 1])
-    assert loaded.classes == ["x", "y"] and torch.equal(loaded.images(z, y), model.images(z, y))
+    assert type(loaded) is CGAN and loaded.classes == ["x", "y"]
+    assert torch.equal(loaded.images(z, y), model.images(z, y))
 
 
 def test_latent_helpers_walk_the_sphere_and_do_arithmetic_on_means():

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _image_gan
+from wavegen.recipes.dcgan._stages import gan_config, run_gan
 
-CONFIG = _image_gan.gan_config("digits", conditional=True, max_steps=3000)
+CONFIG = gan_config("digits", conditional=True, max_steps=3000)
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _image_gan.run_gan(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="digits",
-                              conditional=True)
+    return run_gan(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="digits",
+                   conditional=True)

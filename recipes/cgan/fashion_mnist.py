@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _image_gan
+from wavegen.recipes.dcgan._stages import gan_config, run_gan
 
-CONFIG = _image_gan.gan_config("fashion-mnist", conditional=True)
+CONFIG = gan_config("fashion-mnist", conditional=True)
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _image_gan.run_gan(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="fashion-mnist",
-                              conditional=True)
+    return run_gan(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="fashion-mnist",
+                   conditional=True)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _images
+from wavegen.recipes.classifier._stages import image_classifier_config, run_image_classifier
 
-CONFIG = _images.classifier_config("cifar10")
+CONFIG = image_classifier_config("cifar10")
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _images.run_classifier(exp_dir, data_root, overrides, base_config=CONFIG, dataset="cifar10")
+    return run_image_classifier(exp_dir, data_root, overrides, base_config=CONFIG, dataset="cifar10")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _sc09
+from wavegen.recipes.classifier import _stages
 from wavegen.recipes._common import model_kwargs
 from wavegen.audio.classifier import CLASSIFIER_CONFIGS, AudioClassifier
 
@@ -29,4 +29,4 @@ CONFIG = {
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict = CONFIG) -> str:
-    return _sc09.run_classifier(exp_dir, data_root, overrides, base_config=base_config)
+    return _stages.run_audio_classifier(exp_dir, data_root, overrides, base_config=base_config)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _image_gan
+from wavegen.recipes.dcgan._stages import gan_config, run_gan
 
-CONFIG = _image_gan.gan_config("folder", conditional=False)
+CONFIG = gan_config("folder", conditional=False)
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _image_gan.run_gan(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="folder",
-                              conditional=False)
+    return run_gan(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="folder",
+                   conditional=False)

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _pixelcnn
+from wavegen.recipes.pixelcnn._stages import pixelcnn_config, run_pixelcnn
 
-CONFIG = _pixelcnn.pixelcnn_config("cifar10")
+CONFIG = pixelcnn_config("cifar10")
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _pixelcnn.run_pixelcnn(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="cifar10")
+    return run_pixelcnn(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="cifar10")

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _pixelcnn
+from wavegen.recipes.pixelcnn._stages import pixelcnn_config, run_pixelcnn
 
-CONFIG = _pixelcnn.pixelcnn_config("digits", max_steps=1500, channels=32, layers=6, kernel=5, output_hidden=64)
+CONFIG = pixelcnn_config("digits", max_steps=1500, channels=32, layers=6, kernel=5, output_hidden=64)
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _pixelcnn.run_pixelcnn(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="digits")
+    return run_pixelcnn(exp_dir, data_root, overrides, base_config=CONFIG, dataset_name="digits")

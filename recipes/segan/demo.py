@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes.segan import voicebank
+from wavegen.core.experiment import apply_overrides
+from wavegen.data.demo import write_voicebank_demo
+from wavegen.progress import wrap_iterable
+from wavegen.recipes.segan import _stages, voicebank
 
 CONFIG = {
     **voicebank.CONFIG,
     # Size of the synthesised corpus (arguments of wavegen.data.demo.write_voicebank_demo).
     "corpus": {"seed": 0, "train_speakers": 28, "train_utterances_per_speaker": 6,
                "test_speakers": 2, "test_utterances_per_speaker": 10},
-    "model": voicebank.segan_kwargs("small"),
+    "model": _stages.segan_kwargs("small"),
     # Beyond the paper: weight averaging, a multi-resolution STFT loss beside the L1 (without it the
     # enhanced speech loses STOI to the noisy input), and half of each batch re-mixed with another
     # pair's noise at -10..+5 dB (benchmarks/RESULTS.md, "SEGAN demo on spoken demo speech"); a
@@ -42,10 +45,6 @@ CONFIG = {
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    from wavegen.core.experiment import apply_overrides
-    from wavegen.data.demo import write_voicebank_demo
-    from wavegen.progress import wrap_iterable
-
     corpus = apply_overrides(CONFIG, overrides)["corpus"]
     return voicebank.run(exp_dir, None, overrides, base_config=CONFIG,
                          make_corpus=lambda root: write_voicebank_demo(data_root or root, **corpus,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _sc09
+from wavegen.recipes.specgan import _stages
 from wavegen.recipes.specgan import sc09
-from wavegen.audio.specgan.specgan import SPECGAN_CONFIGS, SpecGAN
+from wavegen.audio.specgan.model import SPECGAN_CONFIGS, SpecGAN
 
-CONFIG = _sc09.gan_demo_config(sc09.CONFIG, SpecGAN, SPECGAN_CONFIGS["small"])
+CONFIG = _stages.gan_demo_config(sc09.CONFIG, SpecGAN, SPECGAN_CONFIGS["small"])
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:

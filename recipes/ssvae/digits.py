@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _images
+from wavegen.recipes.ssvae._stages import run_ssvae, ssvae_config
 
 # At this budget Adam at 1e-3 (the paper: 3e-4 for far longer) gave M2 the lower error on three
 # draws of 100 labels each (benchmarks/RESULTS.md).
-CONFIG = _images.ssvae_config("digits", max_steps=3000, lr=1e-3)
+CONFIG = ssvae_config("digits", max_steps=3000, lr=1e-3)
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _images.run_ssvae(exp_dir, data_root, overrides, base_config=CONFIG, dataset="digits")
+    return run_ssvae(exp_dir, data_root, overrides, base_config=CONFIG, dataset="digits")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _images
+from wavegen.recipes.ssvae._stages import run_ssvae, ssvae_config
 
-CONFIG = _images.ssvae_config("fashion-mnist")
+CONFIG = ssvae_config("fashion-mnist")
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _images.run_ssvae(exp_dir, data_root, overrides, base_config=CONFIG, dataset="fashion-mnist")
+    return run_ssvae(exp_dir, data_root, overrides, base_config=CONFIG, dataset="fashion-mnist")

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _images
+from wavegen.recipes.vae._stages import run_vae, vae_config
 
-CONFIG = _images.vae_config("folder", conditional=False)
+CONFIG = vae_config("folder", conditional=False)
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    return _images.run_vae(exp_dir, data_root, overrides, base_config=CONFIG, dataset="folder", conditional=False)
+    return run_vae(exp_dir, data_root, overrides, base_config=CONFIG, dataset="folder", conditional=False)

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes import _sc09
-from wavegen.audio.specgan.wavegan import WAVEGAN_CONFIGS, WaveGAN
+from wavegen.recipes.specgan import _stages
+from wavegen.audio.wavegan.model import WAVEGAN_CONFIGS, WaveGAN
 
-CONFIG = _sc09.gan_config(WaveGAN, WAVEGAN_CONFIGS["paper"])
+CONFIG = _stages.gan_config(WaveGAN, WAVEGAN_CONFIGS["paper"])
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict = CONFIG,
         dataset: str = "sc09") -> str:
-    return _sc09.run_gan(exp_dir, data_root, overrides, base_config=base_config, model_class=WaveGAN,
+    return _stages.run_gan(exp_dir, data_root, overrides, base_config=base_config, model_class=WaveGAN,
                          dataset=dataset)

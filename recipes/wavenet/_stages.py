@@ -12,14 +12,21 @@ from pathlib import Path
 
 import torch
 
-from wavegen.recipes._common import begin, check_positive, model_kwargs, train_config
+import wavegen
+from wavegen.audio.io import write_audio
+from wavegen.audio.wavenet.generate import SampleRequest, write_samples
 from wavegen.audio.wavenet.model import WAVENET_CONFIGS, WaveNet
+from wavegen.audio.wavenet.train import WaveNetTask, test_likelihood
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
+from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
-from wavegen.core.trainer import Trainer, seed_everything
+from wavegen.core.files import write_text_atomic
+from wavegen.core.trainer import Trainer, stack_examples
+from wavegen.data.corpora import CorpusManifest, SCANNERS, WaveformCrops, prepare_corpus
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
+from wavegen.recipes._common import begin, check_positive, model_kwargs, train_config
 
 CONDITIONING = ("none", "speaker", "mel")
 
@@ -36,7 +43,6 @@ TRAIN = {"max_steps": 200_000, "batch_size": 8, "crop_samples": 8000, "lr": 1e-3
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_config: dict,
         make_corpus=None) -> str:
     """Run every stage (skipping finished ones) and return the results table."""
-    from wavegen.data.corpora import SCANNERS
     kind = base_config["data"]["kind"]
     config, exp, device, data_root = begin(exp_dir, data_root, overrides, base_config, check_config=check_config,
                                            corpus=kind,
@@ -68,7 +74,6 @@ def check_config(config: dict) -> None:
 
 
 def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
-    from wavegen.data.corpora import prepare_corpus
     manifest = prepare_corpus(cfg["kind"], root, cache_dir, sample_rate=cfg["sample_rate"],
                               test_utterances=cfg["test_utterances"], seed=cfg.get("seed", 0),
                               progress=wrap_iterable("prepare data"))
@@ -90,19 +95,16 @@ def build_model(config: dict, data: dict) -> WaveNet:
 
 
 def _crops(data: dict, split: str, crop: int):
-    from wavegen.data.corpora import CorpusManifest, WaveformCrops
     return WaveformCrops(CorpusManifest.load(data["cache_dir"]), split, crop, crop)
 
 
 def _batches(dataset, batch_size: int, limit: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    from wavegen.core.trainer import stack_examples
     indices = list(range(min(len(dataset), limit * batch_size)))
     return [stack_examples([dataset[i] for i in indices[s:s + batch_size]])
             for s in range(0, len(indices), batch_size)]
 
 
 def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
-    from wavegen.audio.wavenet.train import WaveNetTask
     cfg = config["train"]
     seed_everything(cfg["seed"])
     model = build_model(config, data)
@@ -117,8 +119,6 @@ def train(exp: Experiment, data: dict, config: dict, device: torch.device) -> di
 
 def evaluate(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
     """Test NLL in bits per sample, beside the unigram μ-law baseline fitted on the training set."""
-    import wavegen
-    from wavegen.audio.wavenet.train import test_likelihood
     cfg = config["evaluate"]
     model = wavegen.load(exp.dir / "model.safetensors", device=device)
     test = _batches(_crops(data, "test", cfg["crop_samples"]), cfg["batch_size"], cfg["max_batches"])
@@ -131,16 +131,12 @@ def evaluate(exp: Experiment, data: dict, config: dict, device: torch.device) ->
         rows.insert(0, ("unigram mu-law (train frequencies)", bits["unigram_bits"]))
     width = max(len(name) for name, _ in rows)
     table = "\n".join([f"{'model':<{width}}  bits/sample", *(f"{name:<{width}}  {value:11.3f}" for name, value in rows)])
-    (exp.dir / "results.txt").write_text(table + "\n")
+    write_text_atomic(exp.dir / "results.txt", table + "\n")
     return {**bits, "table": table}
 
 
 def sample(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
     """Generate from the trained model: per speaker, or vocoding the first test utterances."""
-    import wavegen
-    from wavegen.audio.io import write_audio
-    from wavegen.audio.wavenet.generate import SampleRequest, write_samples
-    from wavegen.data.corpora import CorpusManifest
     cfg = config["sample"]
     model = wavegen.load(exp.dir / "model.safetensors", device=device)
     out = exp.dir / "samples"

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wavegen.core.experiment import apply_overrides
+from wavegen.data.demo import write_vctk_demo
+from wavegen.progress import wrap_iterable
 from wavegen.recipes.wavenet import _stages, vctk
 
 CONFIG = {
@@ -28,10 +31,6 @@ CONFIG = {
 
 
 def run(exp_dir: Path, data_root: Path | None, overrides: list[str]) -> str:
-    from wavegen.core.experiment import apply_overrides
-    from wavegen.data.demo import write_vctk_demo
-    from wavegen.progress import wrap_iterable
-
     corpus = apply_overrides(CONFIG, overrides)["corpus"]
     return _stages.run(exp_dir, None, overrides, base_config=CONFIG,
                        make_corpus=lambda root: write_vctk_demo(data_root or root, **corpus,

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from wavegen.audio.features import MelSpec, log_mel
+from wavegen.core.capabilities import Classifier
 from wavegen.core.likelihood import ClassifierTask, predict_in_batches
 from wavegen.core.registry import register_model
 
@@ -28,7 +29,7 @@ CLASSIFIER_CONFIGS: dict[str, dict] = {
 
 
 @register_model("audio_classifier")
-class AudioClassifier(nn.Module):
+class AudioClassifier(Classifier, nn.Module):
     """(B, T) audio -> (B, classes) logits; :meth:`embed` gives the (B, embedding) features."""
 
     family = "classifier"

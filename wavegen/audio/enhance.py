@@ -40,6 +40,8 @@ import torch
 from wavegen.audio.enhance_stream import (DC_BLOCK_HZ, DEFAULT_TILING, HALF_OVERLAP, PRECISIONS,
                                           EnhanceStream, Tiling, WindowRunner)
 from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, find_audio_files
+from wavegen.audio.capabilities import Enhancer
+from wavegen.core.capabilities import require
 from wavegen.core.files import atomic_output
 from wavegen.errors import AudioFileError, WavegenError
 
@@ -180,10 +182,7 @@ def enhance_waveform(model, audio: np.ndarray | torch.Tensor, sample_rate: int, 
 
 def check_enhancement_model(model) -> None:
     """A clear error for a model that is not a speech-enhancement model (e.g. a WaveNet checkpoint)."""
-    if not hasattr(model, "enhance_windows"):
-        name = getattr(model, "registry_name", type(model).__name__)
-        raise WavegenError(f"a {name} model is not a speech-enhancement model; enhancement needs a SEGAN "
-                           f"checkpoint (e.g. exp/segan-demo/model.safetensors)")
+    require(model, Enhancer, "enhancement needs a speech enhancer such as a SEGAN checkpoint")
 
 
 def _output_name(path: Path) -> Path:

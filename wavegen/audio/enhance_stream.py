@@ -17,6 +17,7 @@ import scipy.signal
 import torch
 
 from wavegen.audio.io import resample
+from wavegen.core.device import cpu_has_native_bf16
 from wavegen.errors import WavegenError
 
 DC_BLOCK_HZ = 20.0     # cut-off of the DC blocker after de-emphasis
@@ -171,14 +172,12 @@ class WindowRunner:
     """
 
     def __init__(self, model, device, batch_size: int, precision: str):
-        from wavegen.audio.segan.model import WindowEnhancer
-        from wavegen.core.trainer import cpu_has_native_bf16
         if precision not in PRECISIONS:
             raise WavegenError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.device, self.batch_size = torch.device(device), batch_size
         if precision == "auto":
             precision = "bfloat16" if self.device.type == "cpu" and cpu_has_native_bf16() else "float32"
-        self.enhance = WindowEnhancer(model.to(self.device), precision)
+        self.enhance = model.to(self.device).window_enhancer(precision)
 
     def drive(self, jobs: Iterable) -> list:
         """Run every job to its end; its return value, or the WavegenError that ended it, in job order."""

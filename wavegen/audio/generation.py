@@ -1,4 +1,12 @@
-"""Scores of generated audio clips, always beside the same scores of real held-out clips.
+"""Clips from a clip generator (SpecGAN, WaveGAN): ``wavegen sample``, and their scores beside real clips'.
+
+    wavegen sample --checkpoint exp/wavegan-demo/model.safetensors -o out/ -n 16 --seed 3
+
+:func:`write_samples` writes ``sample-seed<seed>-<i>.wav`` (the model's clip
+length at its sample rate) and ``grid-seed<seed>.png``, the batch's spectrograms,
+labelled with what a classifier hears when one is given. The same seed gives the
+same files; nothing already in the output folder is replaced without
+``overwrite`` (checked before any generation).
 
 ``wavegen evaluate-generation`` and the SpecGAN/WaveGAN recipes' evaluate stage:
 a classifier trained on the real training set (:mod:`wavegen.audio.classifier`)
@@ -22,10 +30,15 @@ each (:mod:`wavegen.core.scores`):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import torch
 
+from wavegen.audio.io import write_audio
+from wavegen.audio.plots import save_spectrogram_grid
 from wavegen.core import scores
+from wavegen.core.sampling import SampleRequest, one_thread, refuse
+from wavegen.errors import WavegenError
 
 
 def level(audio: torch.Tensor) -> dict:
@@ -47,35 +60,43 @@ def format_scores(rows: list[dict]) -> str:
                                                       ("clipped", lambda r: f"{100 * r['clipped']:.2f}%")))
 
 
-def evaluate_checkpoint(model, classifier, data: str | Path, *, count: int = 2000, seed: int = 0,
-                        splits: int = 10, progress=None) -> list[dict]:
-    """``wavegen evaluate-generation``: score a generator checkpoint's clips on a corpus's real clips.
-
-    ``data`` is an SC09 folder (Speech Commands layout; packed into a temporary
-    cache first) or a recipe's prepared cache (``exp/<model>-<data>/data``).
-    """
-    import tempfile
-
-    from wavegen.data.sc09 import SC09Manifest, prepare_sc09
-    from wavegen.errors import WavegenError
-    if not hasattr(model, "generate_audio"):
-        raise WavegenError(f"a {getattr(model, 'registry_name', '?')} checkpoint does not generate clips from "
-                           "noise (evaluate-generation scores SpecGAN and WaveGAN checkpoints)")
-    if not hasattr(classifier, "predict"):
-        raise WavegenError(f"--classifier: a {getattr(classifier, 'registry_name', '?')} checkpoint is not a "
-                           "classifier (train one with `wavegen recipe classifier`)")
-    data = Path(data)
-    with tempfile.TemporaryDirectory(prefix="wavegen-sc09-") as scratch:
-        manifest = (SC09Manifest.load(data) if (data / "manifest.json").is_file()
-                    else prepare_sc09(data, scratch, progress=progress))
-        if tuple(manifest.words) != tuple(classifier.labels):
-            raise WavegenError(f"--classifier knows {', '.join(classifier.labels)}, but {data} holds "
-                               f"{', '.join(manifest.words)}")
-        return evaluate_generation({model.registry_name: model.generate_audio}, classifier,
-                                   real_clips(manifest, "test"), real_clips(manifest, "train"), count=count,
-                                   seed=seed, splits=splits)
-
-
 def real_clips(manifest, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(audio (N, T), labels (N,)) of one split of an SC09 cache."""
     return torch.from_numpy(manifest.audio(split)), torch.from_numpy(manifest.labels(split))
+
+
+def check_request(request: SampleRequest) -> None:
+    """Refuse options that mean nothing for an unconditional GAN, in one line each."""
+    if request.count < 1:
+        raise WavegenError(f"-n must be at least 1, got {request.count}")
+    refuse(request, ("seconds", "speaker", "mel_from", "temperature", "path", "label", "interpolate"),
+           "this model makes fixed-length clips from noise alone")
+
+
+def write_samples(model, out_dir: str | Path, request: SampleRequest,
+                  progress: Callable[[int, int], None] | None = None, classifier=None) -> list[Path]:
+    """Generate ``request.count`` clips into ``out_dir`` (wavs and a spectrogram grid); returns the paths."""
+    check_request(request)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise WavegenError(f"-o {out_dir}: is a file, not a folder")
+    paths = [out_dir / f"sample-seed{request.seed}-{i}.wav" for i in range(request.count)]
+    grid = out_dir / f"grid-seed{request.seed}.png"
+    existing = [p for p in [*paths, grid] if p.exists()]
+    if existing and not request.overwrite:
+        raise WavegenError(f"{existing[0]} already exists ({len(existing)} files); use --overwrite to replace, "
+                           f"or another -o folder or --seed")
+    with one_thread():                       # the same files for a seed, however busy the machine
+        audio = model.generate_audio(request.count, request.seed)
+    if progress is not None:
+        progress(audio.numel(), audio.numel())
+    for path, clip in zip(paths, audio):
+        write_audio(path, clip.numpy(), model.sample_rate)
+    labels = [f"{i}" for i in range(request.count)]
+    if classifier is not None:
+        probs, _ = classifier.predict(audio)
+        labels = [f"{i}: {classifier.labels[k]} ({p:.2f})" for i, (p, k) in enumerate(zip(*probs.max(-1)))]
+    shown = min(request.count, 16)
+    save_spectrogram_grid(grid, [clip.numpy() for clip in audio[:shown]], model.sample_rate, labels=labels[:shown],
+                          title=f"{model.registry_name}, seed {request.seed}")
+    return [*paths, grid]

@@ -25,16 +25,13 @@ from safetensors.torch import save_file
 from torch import nn
 
 from wavegen.core.files import atomic_output
+from wavegen.core.registry import get_model_class, registered_names
 from wavegen.errors import CheckpointError
+from wavegen.version import __version__
 
 FORMAT = "wavegen-checkpoint/1"
 HEADER_KEY = "wavegen"
 TRAIN_PREFIX = "__train__/"
-
-
-def _version() -> str:
-    from wavegen import __version__
-    return __version__
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, *, step: int = 0,
@@ -56,7 +53,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, *, step: int = 0,
         "config": getattr(model, "config", {}),
         "sample_rate": getattr(model, "sample_rate", None),
         "step": int(step),
-        "version": _version(),
+        "version": __version__,
     }
     if train_state is not None:
         header["train_state"] = train_state
@@ -101,16 +98,18 @@ def read_checkpoint(path: str | Path, *, verify: bool = True
 
 
 def load(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild the model stored in a checkpoint from that file alone (in eval mode)."""
-    from wavegen.core.registry import get_model_class
+    """Rebuild the model stored in a checkpoint from that file alone (in eval mode).
 
+    The model's class must be registered (:mod:`wavegen.core.registry`): importing
+    :mod:`wavegen.models`, as ``import wavegen`` does, registers every model wavegen has.
+    """
     path = Path(path)
     header, tensors = read_checkpoint(path)
     try:
         cls = get_model_class(header["model"])
     except KeyError:
         raise CheckpointError(path, f"unknown model {header.get('model')!r} (this wavegen knows "
-                              f"{', '.join(_known_models())})") from None
+                              f"{', '.join(registered_names())})") from None
     try:
         model = cls(**header.get("config", {}))
     except (TypeError, ValueError) as exc:
@@ -132,11 +131,6 @@ def split_tensors(tensors: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Ten
     weights = {k: v for k, v in tensors.items() if not k.startswith(TRAIN_PREFIX)}
     train = {k[len(TRAIN_PREFIX):]: v for k, v in tensors.items() if k.startswith(TRAIN_PREFIX)}
     return weights, train
-
-
-def _known_models() -> list[str]:
-    from wavegen.core.registry import registered_names
-    return registered_names()
 
 
 def _digest(header: dict[str, Any], tensors: dict[str, torch.Tensor]) -> str:

@@ -11,7 +11,6 @@ re-runs exactly those whose inputs, or whose upstream results, changed.
 from __future__ import annotations
 
 import copy
-import shutil
 import hashlib
 import json
 import logging
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from wavegen.core import distributed as dist
-from wavegen.core.files import atomic_output, write_json_atomic, write_text_atomic
+from wavegen.core.files import copy_file_atomic, write_json_atomic, write_text_atomic
 from wavegen.errors import WavegenError
 
 log = logging.getLogger(__name__)
@@ -263,7 +262,6 @@ def publish_samples(exp_dir: str | Path, destination: str | Path, *, overwrite: 
         raise WavegenError(f"{existing[0]} already exists ({len(existing)} of {len(targets)} files would be "
                            f"replaced); use --overwrite to replace them")
     for file, target in zip(files, targets):
-        with atomic_output(target) as tmp:
-            shutil.copyfile(file, tmp)
+        copy_file_atomic(file, target)
     log.info("published %d files from %s to %s", len(targets), source, destination)
     return targets

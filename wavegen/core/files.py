@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,13 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
 
 def write_json_atomic(path: str | Path, value: Any) -> Path:
     return write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def copy_file_atomic(source: str | Path, target: str | Path) -> Path:
+    """Copy ``source``'s bytes to ``target`` (its folder made if needed) through :func:`atomic_output`."""
+    with atomic_output(target) as tmp:
+        shutil.copyfile(source, tmp)
+    return Path(target)
 
 
 def save_figure(figure, path: str | Path, title: str = "", dpi: int = 100) -> Path:

@@ -2,51 +2,25 @@
 
 A model class registers itself with ``@register_model("name")``; checkpoints
 store that name and the constructor keyword arguments, and ``wavegen.load``
-looks the class up here to rebuild the model. Modules that define models are
-listed in ``_MODEL_MODULES`` so that loading a checkpoint imports them lazily
-(core itself never imports audio or vision code at import time).
+looks the class up here to rebuild the model. Core names no model: a model's
+module registers it when imported, and :mod:`wavegen.models` (above every model)
+imports them all, so ``import wavegen`` knows every model wavegen has.
+
+The name is the model's folder (or module) name and its recipe's name
+(``wavegen/audio/segan/`` registers ``segan``, trained by ``wavegen recipe segan``);
+``aliases`` are names older checkpoints were written under.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from torch import nn
 
 _REGISTRY: dict[str, type[nn.Module]] = {}
-
-# Where each registered name lives, so a checkpoint can be loaded without the
-# caller importing the model's module first.
-_MODEL_MODULES = {
-    "segan": "wavegen.audio.segan.model",
-    "wavenet": "wavegen.audio.wavenet.model",
-    "gan_vocoder": "wavegen.audio.specgan.vocoder",
-    "specgan": "wavegen.audio.specgan.specgan",
-    "wavegan": "wavegen.audio.specgan.wavegan",
-    "audio_classifier": "wavegen.audio.classifier",
-    "image_vae": "wavegen.vision.vae",
-    "ssvae": "wavegen.vision.vae",
-    "image_classifier": "wavegen.vision.classifier",
-    "image_gan": "wavegen.vision.gan",
-    "pixelcnn": "wavegen.vision.pixelcnn",
-}
-
-# Models that ``wavegen sample`` can sample from: the module that implements it
-# for each, with ``SampleRequest`` (the options) and ``write_samples``.
-_SAMPLER_MODULES = {
-    "wavenet": "wavegen.audio.wavenet.generate",
-    "gan_vocoder": "wavegen.audio.specgan.vocode",
-    "specgan": "wavegen.audio.specgan.generate",
-    "wavegan": "wavegen.audio.specgan.generate",
-    "image_vae": "wavegen.vision.generate",
-    "ssvae": "wavegen.vision.generate",
-    "image_gan": "wavegen.vision.generate",
-    "pixelcnn": "wavegen.vision.generate",
-}
+_ALIASES: dict[str, str] = {}
 
 
-def register_model(name: str):
-    """Class decorator: make ``cls`` loadable from checkpoints under ``name``."""
+def register_model(name: str, *, aliases: tuple[str, ...] = ()):
+    """Class decorator: make ``cls`` loadable from checkpoints under ``name`` (and its older ``aliases``)."""
 
     def decorator(cls: type[nn.Module]) -> type[nn.Module]:
         existing = _REGISTRY.get(name)
@@ -54,22 +28,16 @@ def register_model(name: str):
             raise ValueError(f"model name {name!r} is already registered to {existing!r}")
         cls.registry_name = name
         _REGISTRY[name] = cls
+        _ALIASES.update(dict.fromkeys(aliases, name))
         return cls
 
     return decorator
 
 
 def get_model_class(name: str) -> type[nn.Module]:
-    """The class registered under ``name``; raises ``KeyError`` when unknown."""
-    if name not in _REGISTRY and name in _MODEL_MODULES:
-        importlib.import_module(_MODEL_MODULES[name])
-    return _REGISTRY[name]
+    """The class registered under ``name`` (or an older alias of it); raises ``KeyError`` when unknown."""
+    return _REGISTRY[_ALIASES.get(name, name)]
 
 
 def registered_names() -> list[str]:
-    return sorted(set(_REGISTRY) | set(_MODEL_MODULES))
-
-
-def sampler_module(name: str):
-    """The module implementing ``wavegen sample`` for model ``name``, or None if it is not generative."""
-    return importlib.import_module(_SAMPLER_MODULES[name]) if name in _SAMPLER_MODULES else None
+    return sorted(_REGISTRY)

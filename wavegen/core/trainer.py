@@ -16,7 +16,6 @@ that never stopped (on the CPU), whatever ran in between (evaluation, logging).
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 import time
@@ -29,9 +28,11 @@ import torch
 from torch import nn
 
 from wavegen.core import distributed as dist
-from wavegen.core.optim import LR_SCHEDULES, WeightAverage, schedule_learning_rate
 from wavegen.core.checkpoint import (flatten_state, read_checkpoint, save_checkpoint, split_tensors,
                                      unflatten_state)
+from wavegen.core.device import cpu_has_native_bf16, resolve_device, step_seed
+from wavegen.core.optim import LR_SCHEDULES, WeightAverage, schedule_learning_rate
+from wavegen.core.runlog import RunLogs
 from wavegen.errors import CheckpointError, WavegenError
 
 log = logging.getLogger(__name__)
@@ -74,41 +75,6 @@ class TrainConfig:
             raise WavegenError(f"train.lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if self.select_mode not in ("max", "min"):
             raise WavegenError(f"train.select_mode must be max or min, got {self.select_mode!r}")
-
-
-def resolve_device(name: str) -> torch.device:
-    """``cpu``, ``cuda`` (``cuda:N``) or ``auto`` (CUDA when available)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise WavegenError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
-        if name == "cuda" and dist.launched_by_torchrun():
-            return torch.device("cuda", dist.local_rank())
-        return torch.device(name)
-    if name == "cpu":
-        return torch.device("cpu")
-    raise WavegenError(f"--device {name!r}: expected cpu, cuda or auto")
-
-
-def cpu_has_native_bf16() -> bool:
-    """Whether this CPU multiplies bfloat16 in hardware (AMX or AVX512-BF16).
-
-    There, bf16 autocast makes convolution training about twice as fast; on
-    other CPUs it would emulate bf16 and be slower, so training stays in fp32.
-    """
-    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
-    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
-
-
-def seed_everything(seed: int) -> None:
-    """Seed torch (CPU and CUDA) before building a model, so initial weights are reproducible."""
-    torch.manual_seed(seed)
-
-
-def step_seed(seed: int, step: int, rank: int) -> int:
-    """The random seed of one training step in one process (distinct for every triple)."""
-    return (seed * 1_000_003 + step * 7_919 + rank * 104_729 + 0x5EED) % (2**63 - 1)
 
 
 class EpochBatches:
@@ -197,7 +163,7 @@ class Trainer:
             self.ema.reset(model)                   # on the device; _resume replaces it when resuming
         self._resume()
         dist.broadcast_module(model)
-        logger = _RunLogs(self.exp_dir / "logs", self.step) if self.is_main else None
+        logger = RunLogs(self.exp_dir / "logs", self.step) if self.is_main else None
         bar = _progress(cfg.max_steps, self.step, enabled=cfg.progress and self.is_main)
         use_amp = cfg.amp and (self.device.type == "cuda" or cpu_has_native_bf16())
         started = time.perf_counter()
@@ -346,55 +312,6 @@ class Trainer:
             if averages:
                 self.ema.load(averages, state.get("ema_updates", self.step))
         log.info("resumed from %s at step %d", path, self.step)
-
-
-class _RunLogs:
-    """CSV files and TensorBoard events; rows after ``resume_step`` (from a killed run) are dropped."""
-
-    def __init__(self, folder: Path, resume_step: int):
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
-        self.columns: dict[str, list[str]] = {}
-        for kind in ("train", "eval"):
-            _truncate_csv(folder / f"{kind}.csv", resume_step)
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-            self.tb = SummaryWriter(str(folder / "tensorboard"), purge_step=resume_step or None)
-        except ImportError:  # tensorboard is a dependency, but logs must not stop training
-            self.tb = None
-
-    def write(self, kind: str, step: int, values: dict[str, float], elapsed: float) -> None:
-        path = self.folder / f"{kind}.csv"
-        row = {"step": step, "elapsed_s": round(elapsed, 3), **values}
-        if kind not in self.columns:
-            if path.exists() and path.stat().st_size:
-                with path.open() as f:
-                    self.columns[kind] = next(csv.reader(f))
-            else:
-                self.columns[kind] = list(row)
-                with path.open("w", newline="") as f:
-                    csv.writer(f).writerow(self.columns[kind])
-        with path.open("a", newline="") as f:
-            csv.writer(f).writerow([row.get(c, "") for c in self.columns[kind]])
-        if self.tb:
-            for name, value in values.items():
-                self.tb.add_scalar(f"{kind}/{name}", value, step)
-
-    def close(self) -> None:
-        if self.tb:
-            self.tb.close()
-
-
-def _truncate_csv(path: Path, last_step: int) -> None:
-    if not path.exists():
-        return
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        return
-    kept = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= last_step]
-    with path.open("w", newline="") as f:
-        csv.writer(f).writerows(kept)
 
 
 def _progress(total: int, initial: int, enabled: bool):

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wavegen.data.imageset import ImageSet
 from wavegen.data.locate import unpack_hint
-from wavegen.data.images import ImageSet
 from wavegen.errors import DatasetError
 
 try:

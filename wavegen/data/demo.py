@@ -8,7 +8,8 @@ noise at 15/10/5/0 dB SNR for training and 17.5/12.5/7.5/2.5 dB for testing.
 mono WAVs, noise logs and transcripts, so the demo goes through the real reader
 (:mod:`wavegen.data.voicebank`). For WaveNet training, :func:`write_ljspeech_demo`
 and :func:`write_vctk_demo` write the LJSpeech-1.1 and VCTK 0.92 layouts, read by
-:mod:`wavegen.data.corpora`. Only the content is ours:
+:mod:`wavegen.data.ljspeech` and :mod:`wavegen.data.vctk`. The folder each is written
+into is claimed through :mod:`wavegen.data.demo_root`. Only the content is ours:
 
 * every corpus is spoken by one source, :func:`wavegen.data.speech.speak`
   (eSpeak NG, a rule-based formant TTS engine), reading sentences from our own
@@ -27,9 +28,7 @@ and :func:`write_vctk_demo` write the LJSpeech-1.1 and VCTK 0.92 layouts, read b
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -39,6 +38,7 @@ import numpy as np
 
 from wavegen.audio.io import write_audio
 from wavegen.core.files import write_text_atomic
+from wavegen.data.demo_root import claim_demo_root, mark_demo_complete
 from wavegen.data.noise import NOISE_KINDS, SAMPLE_RATE, make_noise, mix_at_snr
 from wavegen.data.sentences import sentence
 from wavegen.data.speech import Voice, random_voice, speak
@@ -54,10 +54,6 @@ TRAIN_SPEAKERS = tuple(zip(
     "p226 p227 p228 p230 p231 p233 p236 p239 p243 p244 p250 p254 p256 p258 p259 p267 p268 p269 p270 p273 "
     "p274 p276 p277 p278 p279 p282 p286 p287".split(), "MMFFFFFFMFFMMMMFFFMMMFFMMFMM"))
 TEST_SPEAKERS = (("p232", "M"), ("p257", "F"))
-
-_MARKER = ".wavegen_demo.json"
-_DEMO_VERSION = 2                    # 2: spoken by eSpeak NG (1: formant buzz)
-
 
 # ---------------------------------------------------------------- the corpus
 
@@ -80,7 +76,7 @@ def write_voicebank_demo(root: str | Path, *, seed: int = 0, train_speakers: int
                      test_utterances_per_speaker=(test_utterances_per_speaker, None))
     if trainset not in ("28spk", "56spk"):
         raise DatasetError(f"demo corpus: trainset must be '28spk' or '56spk', got {trainset!r}")
-    params = {"version": _DEMO_VERSION, "seed": seed, "train_speakers": train_speakers,
+    params = {"seed": seed, "train_speakers": train_speakers,
               "train_utterances_per_speaker": train_utterances_per_speaker, "test_speakers": test_speakers,
               "test_utterances_per_speaker": test_utterances_per_speaker, "seconds": list(seconds),
               "trainset": trainset}
@@ -115,7 +111,7 @@ def write_voicebank_demo(root: str | Path, *, seed: int = 0, train_speakers: int
         logs.setdefault(tag, []).append(f"{name} {kind} {snr:g}")
     for tag, lines in logs.items():
         write_text_atomic(root / f"log_{tag}.txt", "\n".join(lines) + "\n")
-    write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
+    mark_demo_complete(root, params)
     log.info("wrote VoiceBank-DEMAND demo corpus (%d utterances) to %s", len(jobs), root)
     return root
 
@@ -135,32 +131,7 @@ def _demo_is_complete(root: Path, params: dict) -> bool:
     """True if ``root`` holds this exact corpus; otherwise clear what an earlier run left and mark it ours."""
     owned = [name for tag in ("trainset_28spk", "trainset_56spk", "testset")
              for name in (f"clean_{tag}_wav", f"noisy_{tag}_wav", f"{tag}_txt", f"log_{tag}.txt")]
-    return _claim_demo_root(root, params, owned, "VoiceBank-style folders")
-
-
-def _claim_demo_root(root: Path, params: dict, owned: list[str], layout: str) -> bool:
-    """True if the marker says ``root`` is complete with ``params``; else clear ``owned`` and mark it ours.
-
-    ``owned`` are the top-level names the demo writes; found without our marker
-    they are a real corpus (or the user's files), which is never overwritten.
-    """
-    marker = root / _MARKER
-    try:
-        previous = json.loads(marker.read_text()) if marker.is_file() else None
-    except (OSError, ValueError):
-        previous = {}                    # our marker, unreadable: regenerate
-    if previous == {"complete": True, **params}:
-        return True
-    if previous is None and any((root / name).exists() for name in owned):
-        raise DatasetError(f"{root} already holds {layout} that the demo did not write; "
-                           "refusing to overwrite them (choose an empty folder for the demo corpus)")
-    for path in (root / name for name in owned):
-        if path.is_dir():
-            shutil.rmtree(path)
-        else:
-            path.unlink(missing_ok=True)
-    write_text_atomic(marker, json.dumps({"complete": False, **params}))
-    return False
+    return claim_demo_root(root, params, owned, "VoiceBank-style folders")
 
 
 def _babble_talkers(rng: np.random.Generator, longest_s: float, count: int = 6) -> list[np.ndarray]:
@@ -199,9 +170,9 @@ def write_ljspeech_demo(root: str | Path, *, seed: int = 0, utterances: int = 40
     """
     root = Path(root)
     _check_arguments(seconds, utterances=(utterances, None))
-    params = {"version": _DEMO_VERSION, "corpus": "ljspeech", "seed": seed, "utterances": utterances,
+    params = {"corpus": "ljspeech", "seed": seed, "utterances": utterances,
               "seconds": list(seconds)}
-    if _claim_demo_root(root, params, ["wavs", "metadata.csv"], "LJSpeech files"):
+    if claim_demo_root(root, params, ["wavs", "metadata.csv"], "LJSpeech files"):
         log.info("LJSpeech demo corpus already complete at %s", root)
         return root
     # LJSpeech's reader is an American woman.
@@ -216,7 +187,7 @@ def write_ljspeech_demo(root: str | Path, *, seed: int = 0, utterances: int = 40
         # No numbers or abbreviations to expand, so the normalized column repeats the text.
         rows.append(f"{name}|{transcript}|{transcript}")
     write_text_atomic(root / "metadata.csv", "\n".join(rows) + "\n")
-    write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
+    mark_demo_complete(root, params)
     log.info("wrote LJSpeech demo corpus (%d utterances) to %s", utterances, root)
     return root
 
@@ -233,10 +204,10 @@ def write_vctk_demo(root: str | Path, *, seed: int = 0, speakers: int = 4, utter
     """
     root = Path(root)
     _check_arguments(seconds, speakers=(speakers, 100), utterances_per_speaker=(utterances_per_speaker, None))
-    params = {"version": _DEMO_VERSION, "corpus": "vctk", "seed": seed, "speakers": speakers,
+    params = {"corpus": "vctk", "seed": seed, "speakers": speakers,
               "utterances_per_speaker": utterances_per_speaker, "seconds": list(seconds)}
     owned = ["wav48_silence_trimmed", "txt", "speaker-info.txt"]
-    if _claim_demo_root(root, params, owned, "VCTK files"):
+    if claim_demo_root(root, params, owned, "VCTK files"):
         log.info("VCTK demo corpus already complete at %s", root)
         return root
     cast = [(f"p{VCTK_FIRST_SPEAKER + s}", "FM"[s % 2]) for s in range(speakers)]
@@ -258,7 +229,7 @@ def write_vctk_demo(root: str | Path, *, seed: int = 0, speakers: int = 4, utter
     info += [f"{speaker}  {23 + i % 7}  {sex}  English  Synthetic  (wavegen demo, eSpeak NG)"
              for i, (speaker, sex) in enumerate(cast)]
     write_text_atomic(root / "speaker-info.txt", "\n".join(info) + "\n")
-    write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
+    mark_demo_complete(root, params)
     log.info("wrote VCTK demo corpus (%d speakers, %d utterances) to %s", speakers, len(jobs), root)
     return root
 

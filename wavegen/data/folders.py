@@ -28,13 +28,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from wavegen.data.images import ImageSet
+from wavegen.data.imageset import SPLITS, ImageSet
 from wavegen.errors import DatasetError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 DEFAULT_IMAGE_SIZE = 64
 TEST_PERCENT = 10
-SPLITS = ("train", "test")
 _EXPECTED = ("expected image files (.png, .jpg, .jpeg, .bmp, .webp) under {root}: in train/ and test/ folders, "
              "or anywhere below it (10 % then held out for test); one subfolder per class for labels")
 

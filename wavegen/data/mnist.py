@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from wavegen.core.files import atomic_output
+from wavegen.data.imageset import ImageSet
 from wavegen.data.locate import unpack_hint
-from wavegen.data.images import ImageSet
 from wavegen.errors import DatasetError
 
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

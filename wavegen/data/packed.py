@@ -1,11 +1,19 @@
-"""Helpers shared by the dataset readers that cache resampled audio as packed int16 arrays."""
+"""Audio as the readers cache it: resampled, cut to length, packed as int16, and numbered into crops.
+
+The speech readers (:mod:`~wavegen.data.corpora`, :mod:`~wavegen.data.sc09`,
+:mod:`~wavegen.data.voicebank`) store audio in [-1, 1] as int16 arrays in their
+cache (:mod:`wavegen.data.cache`) and read it back as float32 crops.
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
+
+from wavegen.audio.io import read_audio, resample
+from wavegen.data.cache import array_output
 
 INT16_SCALE = 32768.0
 
@@ -30,24 +38,22 @@ def from_int16(packed: np.ndarray) -> np.ndarray:
     return packed.astype(np.float32) / np.float32(INT16_SCALE)
 
 
-def read_manifest(path: Path, format: str, version: int | None = None) -> dict | None:
-    """The JSON record at ``path`` if it is a finished cache's manifest of ``format`` (and ``version``), else None."""
-    try:
-        record = json.loads(Path(path).read_text())
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(record, dict) and record.get("format") == format and (
-        version is None or record.get("version") == version)
-    return record if ok else None
+def pack_resampled(path: Path, files: Sequence[Path], lengths: Sequence[int], sample_rate: int, *,
+                   shape: tuple[int, ...] | None = None,
+                   progress: Callable[[Iterable], Iterable] | None = None) -> None:
+    """Each file mixed down to mono at ``sample_rate``, cut or padded to its length, as int16 into ``path``.
 
-
-def packed_array_is_intact(path: Path, shape: tuple[int, ...], dtype: np.dtype | type = np.int16) -> bool:
-    """Whether ``path`` holds a ``.npy`` array of ``shape`` and ``dtype`` (not truncated or replaced)."""
-    try:
-        packed = np.load(path, mmap_mode="r")
-    except (OSError, ValueError):
-        return False
-    return packed.dtype == np.dtype(dtype) and packed.shape == tuple(shape)
+    The files lie back to back in a ``.npy`` array of ``shape`` (default: flat,
+    ``sum(lengths)`` samples), written aside and renamed into place when all are
+    in. ``progress`` wraps the loop over files.
+    """
+    offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
+    with array_output(path, shape or (int(offsets[-1]),)) as packed:
+        flat = packed.reshape(-1)
+        for i, file in enumerate((progress or iter)(files)):
+            audio, rate = read_audio(file)
+            mono = resample(audio.mean(axis=0), rate, sample_rate).numpy()
+            flat[offsets[i]:offsets[i + 1]] = to_int16(fit_length(mono, lengths[i]))
 
 
 class CropIndex:

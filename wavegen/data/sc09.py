@@ -19,15 +19,12 @@ to 16384 samples. Nothing is downloaded; the reader takes v0.02 as unpacked:
 stored as, pads it with zeros at the end or trims it to :data:`CLIP_SAMPLES` (as
 WaveGAN's loader does), and packs the clips into one int16 array ``clips.npy`` of
 shape ``(N, 16384)``, each split a contiguous block, with ``manifest.json``
-written last (the pattern of :func:`wavegen.data.corpora.prepare_corpus`).
+written last (:mod:`wavegen.data.cache`, shared by every reader).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,10 +33,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from wavegen.audio.io import read_audio, resample
-from wavegen.core.files import write_json_atomic
+from wavegen.data.cache import CachedManifest, array_is_intact, fingerprint
 from wavegen.data.locate import unpack_hint
-from wavegen.data.packed import fit_length, from_int16, packed_array_is_intact, read_manifest, to_int16
+from wavegen.data.packed import from_int16, pack_resampled
 from wavegen.errors import AudioFileError, DatasetError
 
 log = logging.getLogger(__name__)
@@ -51,10 +47,7 @@ SPLITS = ("train", "validation", "test")
 SPLIT_LISTS = {"validation": "validation_list.txt", "test": "testing_list.txt"}
 SC09_SOURCE = ("SC09 is the ten digit folders of Speech Commands v0.02, "
                "http://download.tensorflow.org/data/speech_commands_v0.02.tar.gz")
-_MANIFEST = "manifest.json"
 _CLIPS = "clips.npy"
-_FORMAT = "wavegen.sc09"
-_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -125,8 +118,11 @@ def check_sc09_layout(root: str | Path) -> list[SC09Clip]:
 
 # ---------------------------------------------------------------- the packed cache
 
-class SC09Manifest:
+class SC09Manifest(CachedManifest):
     """What :func:`prepare_sc09` cached: ``clips.npy`` (N, 16384) int16 and, per row, word, speaker, split."""
+
+    FORMAT = "wavegen.sc09"
+    WHAT = "SC09"
 
     def __init__(self, cache_dir: str | Path, record: dict):
         self.cache_dir = Path(cache_dir)
@@ -139,15 +135,6 @@ class SC09Manifest:
         starts = np.cumsum([0] + [self.counts[split] for split in SPLITS])
         self._rows = {split: (int(starts[i]), int(starts[i + 1])) for i, split in enumerate(SPLITS)}
         self._packed: np.ndarray | None = None
-
-    @classmethod
-    def load(cls, cache_dir: str | Path) -> SC09Manifest:
-        """Read the manifest of a finished :func:`prepare_sc09` run."""
-        record = _read_manifest(Path(cache_dir))
-        if record is None:
-            raise DatasetError(f"{cache_dir} holds no finished SC09 cache (no valid {_MANIFEST}); "
-                               "run the prepare stage first")
-        return cls(cache_dir, record)
 
     def __len__(self) -> int:
         return len(self.names)
@@ -170,6 +157,9 @@ class SC09Manifest:
         """
         rows = self.rows(split)
         return from_int16(self.packed()[rows.start:rows.stop])
+
+    def is_intact(self) -> bool:
+        return array_is_intact(self.cache_dir / _CLIPS, (len(self.names), CLIP_SAMPLES))
 
     def clips(self, split: str) -> SC09Clips:
         return SC09Clips(self, split)
@@ -207,65 +197,34 @@ def prepare_sc09(root: str | Path, cache_dir: str | Path, *,
 
     A second call with the same source files (relative paths, sizes and
     modification times: nearly every Speech Commands file has the same size) and
-    the same splits returns the cached manifest without reading audio. The
-    manifest is removed before and written after any rebuild, so an interrupted
-    run is never taken for a finished one. ``progress`` wraps the loop over files.
+    the same splits returns the cached manifest without reading audio; the
+    manifest is written last (:meth:`~wavegen.data.cache.CachedManifest.prepare`),
+    so an interrupted run is never taken for a finished one. ``progress`` wraps
+    the loop over files.
     """
     root, cache_dir = Path(root), Path(cache_dir)
     clips = scan_sc09(root)
     order = {split: i for i, split in enumerate(SPLITS)}
     clips.sort(key=lambda clip: order[clip.split])            # stable: by label and name within a split
-    fingerprint = _fingerprint(root, clips)
-    record = _read_manifest(cache_dir)
-    if record is not None and record.get("fingerprint") == fingerprint and _packed_is_intact(cache_dir, record):
-        log.info("SC09 cache at %s is up to date", cache_dir)
-        return SC09Manifest(cache_dir, record)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    (cache_dir / _MANIFEST).unlink(missing_ok=True)
-    log.info("preparing SC09 from %s into %s (%d clips)", root, cache_dir, len(clips))
-    _pack(root, clips, cache_dir / _CLIPS, progress)
-    record = {"format": _FORMAT, "version": _VERSION, "fingerprint": fingerprint, "root": str(root.resolve()),
-              "words": list(DIGITS), "sample_rate": SAMPLE_RATE, "clip_samples": CLIP_SAMPLES,
-              "counts": {split: sum(clip.split == split for clip in clips) for split in SPLITS},
-              "clips": [[f"{clip.word}/{clip.path.stem}", clip.speaker, clip.label] for clip in clips]}
-    write_json_atomic(cache_dir / _MANIFEST, record)
-    log.info("prepared SC09: %s clips", ", ".join(f"{n} {split}" for split, n in record["counts"].items()))
-    return SC09Manifest(cache_dir, record)
+
+    def build(cache_dir: Path) -> dict:
+        log.info("preparing SC09 from %s into %s (%d clips)", root, cache_dir, len(clips))
+        _pack(root, clips, cache_dir / _CLIPS, progress)
+        counts = {split: sum(clip.split == split for clip in clips) for split in SPLITS}
+        log.info("prepared SC09: %s clips", ", ".join(f"{n} {split}" for split, n in counts.items()))
+        return {"root": str(root.resolve()), "words": list(DIGITS), "sample_rate": SAMPLE_RATE,
+                "clip_samples": CLIP_SAMPLES, "counts": counts,
+                "clips": [[f"{clip.word}/{clip.path.stem}", clip.speaker, clip.label] for clip in clips]}
+
+    settings = {"sample_rate": SAMPLE_RATE, "clip_samples": CLIP_SAMPLES}
+    sources = fingerprint(settings, root, [clip.path for clip in clips], [clip.split for clip in clips])
+    return SC09Manifest.prepare(cache_dir, sources, build)
 
 
 def _pack(root: Path, clips: list[SC09Clip], path: Path, progress) -> None:
     """Every clip as mono 16 kHz, padded or trimmed to 16384 samples, into the int16 array ``path``."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    packed = np.lib.format.open_memmap(temporary, mode="w+", dtype=np.int16, shape=(len(clips), CLIP_SAMPLES))
     try:
-        for row, clip in enumerate((progress or iter)(clips)):
-            audio, rate = read_audio(clip.path)
-            mono = resample(audio.mean(axis=0), rate, SAMPLE_RATE).numpy()
-            packed[row] = to_int16(fit_length(mono, CLIP_SAMPLES))
-        packed.flush()
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, AudioFileError):
-            raise DatasetError(f"SC09 at {root}: {error}") from None
-        raise
-    finally:
-        del packed
-    os.replace(temporary, path)
-
-
-def _fingerprint(root: Path, clips: list[SC09Clip]) -> str:
-    settings = {"format": _FORMAT, "version": _VERSION, "sample_rate": SAMPLE_RATE, "clip_samples": CLIP_SAMPLES}
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    for clip in clips:
-        stat = clip.path.stat()
-        digest.update(json.dumps([clip.path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns,
-                                  clip.split]).encode())
-    return digest.hexdigest()
-
-
-def _packed_is_intact(cache_dir: Path, record: dict) -> bool:
-    return packed_array_is_intact(cache_dir / _CLIPS, (len(record["clips"]), CLIP_SAMPLES))
-
-
-def _read_manifest(cache_dir: Path) -> dict | None:
-    return read_manifest(cache_dir / _MANIFEST, _FORMAT, _VERSION)
+        pack_resampled(path, [clip.path for clip in clips], [CLIP_SAMPLES] * len(clips), SAMPLE_RATE,
+                       shape=(len(clips), CLIP_SAMPLES), progress=progress)
+    except AudioFileError as error:
+        raise DatasetError(f"SC09 at {root}: {error}") from None

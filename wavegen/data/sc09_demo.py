@@ -33,7 +33,6 @@ max(1, round(speakers / 10)) go to validation, the next as many to testing.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -43,7 +42,7 @@ import numpy as np
 
 from wavegen.audio.io import resample, write_audio
 from wavegen.core.files import write_text_atomic
-from wavegen.data.demo import _DEMO_VERSION, _MARKER, _claim_demo_root
+from wavegen.data.demo_root import claim_demo_root, mark_demo_complete
 from wavegen.data.noise import make_noise
 from wavegen.data.packed import from_int16, resampled_length, to_int16
 from wavegen.data.sc09 import DIGITS, SAMPLE_RATE, SPLIT_LISTS
@@ -84,10 +83,10 @@ def write_sc09_demo(root: str | Path, *, seed: int = 0, speakers: int = 40, repe
         raise DatasetError(f"demo corpus: repetitions must be at least 1, got {repetitions}")
     if not 0 <= other_words <= len(OTHER_WORDS):
         raise DatasetError(f"demo corpus: other_words must be 0..{len(OTHER_WORDS)}, got {other_words}")
-    params = {"version": _DEMO_VERSION, "corpus": "sc09", "seed": seed, "speakers": speakers,
+    params = {"corpus": "sc09", "seed": seed, "speakers": speakers,
               "repetitions": repetitions, "other_words": other_words}
     owned = [*DIGITS, *OTHER_WORDS, NOISE_FOLDER, *SPLIT_LISTS.values(), "README.md"]
-    if _claim_demo_root(root, params, owned, "Speech Commands files"):
+    if claim_demo_root(root, params, owned, "Speech Commands files"):
         log.info("SC09 demo corpus already complete at %s", root)
         return root
     noises = _write_background_noise(root / NOISE_FOLDER, seed)
@@ -109,7 +108,7 @@ def write_sc09_demo(root: str | Path, *, seed: int = 0, speakers: int = 40, repe
         write_text_atomic(root / list_name, "".join(f"{path}\n" for path in held))
     readme = _README.format(seed=seed, speakers=speakers, clips=speakers * len(takes))
     write_text_atomic(root / "README.md", readme)
-    write_text_atomic(root / _MARKER, json.dumps({"complete": True, **params}))
+    mark_demo_complete(root, params)
     log.info("wrote SC09 demo corpus (%d speakers, %d clips) to %s", speakers, speakers * len(takes), root)
     return root
 

@@ -164,9 +164,14 @@ def _finish(words: str, mark: str = ".") -> str:
     return words[0].upper() + words[1:] + mark
 
 
-def _statement(rng):
+def _verb(rng):
+    """A kind of thing and a verb that takes it: (kind, base form, past form)."""
     kind = _pick(rng, tuple(THINGS))
-    _, past = _pick(rng, VERBS[kind])
+    return (kind, *_pick(rng, VERBS[kind]))
+
+
+def _statement(rng):
+    kind, _, past = _verb(rng)
     return _finish(f"{_subject(rng)} {past} {_object(rng, kind)}{_maybe(rng, 0.5, _pick(rng, PLACES))}"
                    f"{_maybe(rng, 0.5, _past_time(rng))}")
 
@@ -177,15 +182,13 @@ def _intransitive(rng):
 
 
 def _future(rng):
-    kind = _pick(rng, tuple(THINGS))
-    base, _ = _pick(rng, VERBS[kind])
+    kind, base, _ = _verb(rng)
     return _finish(f"{_subject(rng)} will {base} {_object(rng, kind)}{_maybe(rng, 0.4, _pick(rng, PLACES))} "
                    f"{_future_time(rng)}")
 
 
 def _question(rng):
-    kind = _pick(rng, tuple(THINGS))
-    base, past = _pick(rng, VERBS[kind])
+    kind, base, past = _verb(rng)
     subject, thing = _subject(rng), _object(rng, kind)
     form = rng.random()
     if form < 0.3:

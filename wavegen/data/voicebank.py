@@ -8,7 +8,7 @@ Edinburgh DataShare, doi:10.7488/ds/2117. Its root holds ``clean_trainset_28spk_
 same names in the clean and noisy folder of a split.
 
 :func:`prepare_voicebank` checks that layout, resamples every file once to the
-model rate and writes a cache (SpeechBrain/ESPnet style: a manifest written last,
+model rate and writes a cache (:mod:`wavegen.data.cache`: a manifest written last,
 reused while the corpus is unchanged):
 
 * ``train_clean.npy`` / ``train_noisy.npy``: all training utterances back to back
@@ -24,7 +24,6 @@ SEGAN (Pascual, Bonafonte and Serra, Interspeech 2017: 16384 samples at 16 kHz,
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -37,9 +36,8 @@ import torch
 from torch.utils.data import Dataset
 
 from wavegen.audio.io import audio_info, find_audio_files, read_audio, resample, write_audio
-from wavegen.core.files import write_json_atomic
-from wavegen.data.packed import (CropIndex, fit_length, from_int16, packed_array_is_intact, read_manifest,
-                                 resampled_length, to_int16)
+from wavegen.data.cache import CachedManifest, array_is_intact, array_output, fingerprint
+from wavegen.data.packed import CropIndex, fit_length, from_int16, resampled_length, to_int16
 from wavegen.errors import DatasetError
 
 log = logging.getLogger(__name__)
@@ -47,9 +45,6 @@ log = logging.getLogger(__name__)
 TRAINSETS = ("28spk", "56spk")
 TEST_FOLDERS = ("clean_testset_wav", "noisy_testset_wav")
 WHERE_TO_GET = "VoiceBank-DEMAND is on Edinburgh DataShare, https://doi.org/10.7488/ds/2117"
-_MANIFEST = "manifest.json"
-_FORMAT = "wavegen.voicebank"
-_VERSION = 1
 
 
 def train_folders(trainset: str) -> tuple[str, str]:
@@ -61,8 +56,11 @@ def train_folders(trainset: str) -> tuple[str, str]:
 
 
 @dataclass(frozen=True, eq=False)
-class VoiceBankManifest:
+class VoiceBankManifest(CachedManifest):
     """What :func:`prepare_voicebank` cached: where the files are and how the packed audio is cut."""
+
+    FORMAT = "wavegen.voicebank"
+    WHAT = "VoiceBank-DEMAND"
 
     cache_dir: Path
     sample_rate: int
@@ -111,18 +109,14 @@ class VoiceBankManifest:
         """``(clean, noisy)`` paths of the cached test set, in name order."""
         return [(self.test_clean_dir / name, self.test_noisy_dir / name) for name in self.test_names]
 
-    @classmethod
-    def load(cls, cache_dir: str | Path) -> VoiceBankManifest:
-        """Read the manifest of a finished :func:`prepare_voicebank` run."""
-        cache_dir = Path(cache_dir)
-        record = _read_manifest(cache_dir)
-        if record is None:
-            raise DatasetError(f"{cache_dir} holds no finished VoiceBank-DEMAND cache "
-                               f"(no valid {_MANIFEST}); run the prepare stage first")
-        return cls._from_record(cache_dir, record)
+    def is_intact(self) -> bool:
+        total = int(self.train_offsets[-1])
+        if not all(array_is_intact(path, (total,)) for path in (self.train_clean_path, self.train_noisy_path)):
+            return False
+        return all(clean.is_file() and noisy.is_file() for clean, noisy in self.test_pairs())
 
     @classmethod
-    def _from_record(cls, cache_dir: Path, record: dict) -> VoiceBankManifest:
+    def from_record(cls, cache_dir: Path, record: dict) -> VoiceBankManifest:
         lengths = np.array([length for _, length in record["train"]], dtype=np.int64)
         return cls(cache_dir=cache_dir, sample_rate=record["sample_rate"], trainset=record["trainset"],
                    train_names=tuple(name for name, _ in record["train"]),
@@ -136,39 +130,29 @@ def prepare_voicebank(root: str | Path, cache_dir: str | Path, *, trainset: str 
     """Check the corpus at ``root``, resample it once to ``sample_rate`` into ``cache_dir``.
 
     A second call with the same arguments finds ``manifest.json``, checks the
-    corpus file list and sizes against it, and returns at once. The manifest
-    is removed before and written after any rebuild, so an interrupted run is
-    never taken for a finished one. ``progress`` wraps the loops over the
+    corpus files (names, sizes and times) against it, and returns at once; the
+    manifest is written last (:meth:`~wavegen.data.cache.CachedManifest.prepare`),
+    so an interrupted run is never taken for a finished one. ``progress`` wraps the loops over the
     training and the test pairs (e.g. ``tqdm``). Raises :class:`DatasetError`
     for a missing or malformed layout.
     """
     root, cache_dir = Path(root), Path(cache_dir)
     folders = (*train_folders(trainset), *TEST_FOLDERS)
     files = check_voicebank_layout(root, trainset)
-    fingerprint = _fingerprint(files)
-    settings = {"format": _FORMAT, "version": _VERSION, "trainset": trainset,
-                "sample_rate": sample_rate, "source_fingerprint": fingerprint}
+    settings = {"trainset": trainset, "sample_rate": sample_rate}
 
-    record = _read_manifest(cache_dir)
-    if record is not None and all(record.get(k) == v for k, v in settings.items()):
-        manifest = VoiceBankManifest._from_record(cache_dir, record)
-        if _cache_files_present(manifest):
-            log.info("VoiceBank-DEMAND cache at %s is up to date", cache_dir)
-            return manifest
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    (cache_dir / _MANIFEST).unlink(missing_ok=True)
-    log.info("preparing VoiceBank-DEMAND from %s into %s at %d Hz", root, cache_dir, sample_rate)
+    def build(cache_dir: Path) -> dict:
+        log.info("preparing VoiceBank-DEMAND from %s into %s at %d Hz", root, cache_dir, sample_rate)
+        clean_names = [name for name, _ in files[folders[0]]]
+        test_names = [name for name, _ in files[folders[2]]]
+        lengths = _pack_training_pairs(root, folders[:2], clean_names, cache_dir, sample_rate, progress)
+        _write_test_set(root, folders[2:], test_names, cache_dir, sample_rate, progress)
+        log.info("prepared %d training and %d test pairs", len(clean_names), len(test_names))
+        return {**settings, "root": str(root.resolve()),
+                "train": [[name, int(length)] for name, length in zip(clean_names, lengths)], "test": test_names}
 
-    clean_names = [name for name, _ in files[folders[0]]]
-    test_names = [name for name, _ in files[folders[2]]]
-    lengths = _pack_training_pairs(root, folders[:2], clean_names, cache_dir, sample_rate, progress)
-    _write_test_set(root, folders[2:], test_names, cache_dir, sample_rate, progress)
-    record = {**settings, "root": str(root.resolve()),
-              "train": [[name, int(length)] for name, length in zip(clean_names, lengths)],
-              "test": test_names}
-    write_json_atomic(cache_dir / _MANIFEST, record)
-    log.info("prepared %d training and %d test pairs", len(clean_names), len(test_names))
-    return VoiceBankManifest._from_record(cache_dir, record)
+    sources = fingerprint(settings, root, [root / folder / name for folder in folders for name, _ in files[folder]])
+    return VoiceBankManifest.prepare(cache_dir, sources, build)
 
 
 def _pack_training_pairs(root: Path, folders: tuple[str, str], names: list[str], cache_dir: Path,
@@ -183,18 +167,13 @@ def _pack_training_pairs(root: Path, folders: tuple[str, str], names: list[str],
             log.warning("%s: clean and noisy lengths differ (%s); keeping the shorter", name, expected)
         lengths.append(min(expected))
     offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])
-    temporary = [cache_dir / ".train_clean.npy.tmp", cache_dir / ".train_noisy.npy.tmp"]
-    packed = [np.lib.format.open_memmap(path, mode="w+", dtype=np.int16, shape=(int(offsets[-1]),))
-              for path in temporary]
-    for i, name in enumerate((progress or iter)(names)):
-        pair = _load_resampled([root / folder / name for folder in folders], sample_rate)
-        for array, audio in zip(packed, pair):
-            array[offsets[i]:offsets[i + 1]] = to_int16(fit_length(audio, lengths[i]))
-    for array in packed:
-        array.flush()
-    del packed, array
-    for tmp, final in zip(temporary, ("train_clean.npy", "train_noisy.npy")):
-        os.replace(tmp, cache_dir / final)
+    shape = (int(offsets[-1]),)
+    with (array_output(cache_dir / "train_clean.npy", shape) as clean,
+          array_output(cache_dir / "train_noisy.npy", shape) as noisy):
+        for i, name in enumerate((progress or iter)(names)):
+            pair = _load_resampled([root / folder / name for folder in folders], sample_rate)
+            for array, audio in zip((clean, noisy), pair):
+                array[offsets[i]:offsets[i + 1]] = to_int16(fit_length(audio, lengths[i]))
     return lengths
 
 
@@ -327,24 +306,3 @@ def _load_resampled(paths: list[Path], sample_rate: int) -> list[np.ndarray]:
     if len(rates) == 1 and len({audio.size for audio in mono}) == 1:
         return list(resample(np.stack(mono), rates.pop(), sample_rate).numpy())
     return [resample(audio, rate, sample_rate).numpy() for audio, (_, rate) in zip(mono, loaded)]
-
-
-def _fingerprint(files: dict[str, list[tuple[str, int]]]) -> str:
-    digest = hashlib.sha256()
-    for folder in sorted(files):
-        for name, size in files[folder]:
-            digest.update(f"{folder}/{name}\t{size}\n".encode())
-    return digest.hexdigest()
-
-
-def _cache_files_present(manifest: VoiceBankManifest) -> bool:
-    total = int(manifest.train_offsets[-1])
-    if not all(packed_array_is_intact(path, (total,)) for path in (manifest.train_clean_path,
-                                                                    manifest.train_noisy_path)):
-        return False
-    return all(clean.is_file() and noisy.is_file() for clean, noisy in manifest.test_pairs())
-
-
-def _read_manifest(cache_dir: Path) -> dict | None:
-    return read_manifest(cache_dir / _MANIFEST, _FORMAT)
-

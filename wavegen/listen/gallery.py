@@ -8,11 +8,10 @@ static host, and never points back into the samples folder.
 from __future__ import annotations
 
 import html
-import shutil
 from collections import defaultdict
 from pathlib import Path
 
-from wavegen.core.files import atomic_output, write_text_atomic
+from wavegen.core.files import copy_file_atomic, write_text_atomic
 from wavegen.errors import WavegenError
 from wavegen.audio.io import AUDIO_EXTENSIONS
 
@@ -51,8 +50,7 @@ def write_gallery(samples: str | Path, out_dir: str | Path) -> Path:
         for path in paths:
             relative = path.relative_to(samples).as_posix()
             target = out_dir / "media" / relative
-            with atomic_output(target) as tmp:
-                shutil.copyfile(path, tmp)
+            copy_file_atomic(path, target)
             name, link = html.escape(path.name), html.escape(f"media/{relative}", quote=True)
             if path.suffix.lower() in AUDIO_EXTENSIONS:
                 audio, rate = read_audio(path)

@@ -17,8 +17,9 @@ import logging
 import math
 import random
 import re
-from urllib.parse import quote
+import socket
 from importlib import resources
+from urllib.parse import quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
+from wavegen.errors import WavegenError
 from wavegen.listen.design import PAIRED
 from wavegen.listen.prepare import REFERENCE_KEY, PreparedTest
 from wavegen.listen.store import AnswerStore
@@ -55,6 +57,26 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def invitation(test: PreparedTest, host: str, port: int, participants: tuple[str, ...] = ()) -> list[str]:
+    """What ``wavegen listen`` prints before serving: the test, each participant's link, where to open it.
+
+    Beyond loopback every participant needs a link with their own token, so a
+    test served there without ``participants`` is refused.
+    """
+    private = is_loopback(host)
+    if not private and not participants:
+        raise WavegenError(f"--host {host} serves beyond this machine: give --participant ID for each participant "
+                           f"(each gets a link with its own token)")
+    url = f"http://{socket.getfqdn() if host in ('0.0.0.0', '::') else host}:{port}/"
+    lines = [f"{test.type.upper()} test {test.name!r}: {len(test.trials)} trials; answers in {test.database}"]
+    for participant in participants:
+        query = {"participant": participant, **({} if private else
+                                                {"token": participant_token(test.secret, participant)})}
+        lines.append(f"  {participant}: {url}?{urlencode(query)}")
+    lines.append(f"open {url} in a browser (Ctrl-C stops; run the same command again to continue)")
+    return lines
 
 
 X_KEY = "x"

@@ -11,13 +11,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from wavegen.core.capabilities import Classifier
 from wavegen.core.likelihood import predict_in_batches
 from wavegen.core.registry import register_model
-from wavegen.vision.networks import ImageEncoder
+from wavegen.vision.networks import EncoderBody
 
 
+# Named "image_classifier", not after its module: the recipe `classifier` trains it on images and the
+# audio classifier ("audio_classifier") on sounds.
 @register_model("image_classifier")
-class ImageClassifier(nn.Module):
+class ImageClassifier(Classifier, nn.Module):
     """(B, C, H, W) images in [0, 1] -> (B, classes) logits; :meth:`embed` gives the features."""
 
     family = "classifier"
@@ -31,7 +34,7 @@ class ImageClassifier(nn.Module):
         self.config = dict(image_shape=list(image_shape), classes=list(classes), architecture=architecture,
                            hidden=list(hidden), channels=list(channels), embedding=embedding, dropout=dropout)
         self.image_shape, self.classes = tuple(image_shape), list(classes)
-        self.body = ImageEncoder(self.image_shape, architecture, hidden, channels)
+        self.body = EncoderBody(self.image_shape, architecture, hidden, channels)
         features = self.body.features
         self.embedding = nn.Sequential(nn.Linear(features, embedding), nn.ReLU()) if embedding else nn.Identity()
         self.dropout = nn.Dropout(dropout)

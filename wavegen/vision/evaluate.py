@@ -14,14 +14,14 @@ generator is good where its row approaches the real training images'.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import numpy as np
 import torch
 
 from wavegen.core import scores
-from wavegen.errors import WavegenError
+from wavegen.core.autoregressive import make_draws
+from wavegen.core.capabilities import require
+from wavegen.vision.capabilities import ImageGenerator
+from wavegen.vision.pixelcnn import PixelCNN, generate
 
 
 @torch.no_grad()
@@ -34,14 +34,13 @@ def draw_images(model, count: int, seed: int, *, y: torch.Tensor | None = None, 
     ``seed`` (scaled by ``temperature``); PixelCNN samples along ``path`` from
     seeded uniform draws, its softmax sharpened by a ``temperature`` below 1.
     """
+    require(model, ImageGenerator)
     model.eval()
     device = next(model.parameters()).device
     if model.num_classes and y is None:
         y = torch.arange(count) % model.num_classes
     y = None if y is None else y.to(device)
-    if getattr(model, "registry_name", "") == "pixelcnn":
-        from wavegen.core.autoregressive import make_draws
-        from wavegen.vision.pixelcnn import generate
+    if isinstance(model, PixelCNN):
         parts = []
         for i, start in enumerate(range(0, count, batch_size)):
             n = min(batch_size, count - start)
@@ -78,51 +77,3 @@ def real_images(manifest, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     from wavegen.vision.images import to_tensor
     images = manifest.split(split)
     return to_tensor(images.images), torch.from_numpy(np.array(images.labels))
-
-
-def _detect_kind(root: Path) -> str:
-    """Which reader a dataset folder needs: MNIST's idx files, CIFAR-10's batches, or a folder of images."""
-    from wavegen.data.images import check_image_layout
-    for kind in ("mnist", "cifar10"):
-        try:
-            check_image_layout(kind, root)
-            return kind
-        except WavegenError:
-            continue
-    return "folder"
-
-
-def evaluate_checkpoint(model, classifier, data: str | Path, *, count: int = 1000, seed: int = 0,
-                        splits: int = 10, progress=None) -> list[dict]:
-    """Score an image generator checkpoint's images on a dataset's real images.
-
-    ``data`` is an image recipe's prepared cache (``exp/<recipe>/data``) or a
-    dataset folder (MNIST / Fashion-MNIST idx files, CIFAR-10 batches, or class
-    folders of images; packed into a temporary cache first).
-    """
-    from wavegen.data.images import ImageManifest, prepare_images
-    if not (hasattr(model, "images") or getattr(model, "registry_name", "") == "pixelcnn"):
-        raise WavegenError(f"a {getattr(model, 'registry_name', '?')} checkpoint does not generate images")
-    if not hasattr(classifier, "predict") or not hasattr(classifier, "image_shape"):
-        raise WavegenError(f"--classifier: a {getattr(classifier, 'registry_name', '?')} checkpoint is not an "
-                           "image classifier (train one with `wavegen recipe classifier --data ...`)")
-    if list(classifier.image_shape) != list(model.image_shape):
-        raise WavegenError(f"--classifier takes {classifier.image_shape} images, the generator makes "
-                           f"{model.image_shape}")
-    data = Path(data)
-    with tempfile.TemporaryDirectory(prefix="wavegen-images-") as scratch:
-        if (data / "manifest.json").is_file():
-            manifest = ImageManifest.load(data)
-        else:
-            kind = _detect_kind(data)
-            manifest = prepare_images(kind, data, scratch, progress=progress,
-                                      image_size=model.image_shape[1] if kind == "folder" else None)
-        if list(manifest.classes) != list(classifier.classes):
-            raise WavegenError(f"--classifier knows {', '.join(classifier.classes)}, but {data} holds "
-                               f"{', '.join(manifest.classes) or 'unlabelled images'}")
-        test, train = real_images(manifest, "test"), real_images(manifest, "train")
-        if list(test[0].shape[1:]) != list(model.image_shape):
-            raise WavegenError(f"{data} holds {list(test[0].shape[1:])} images, the generator makes "
-                               f"{model.image_shape}")
-        return evaluate_images({model.registry_name: lambda n, s: draw_images(model, n, s)}, classifier,
-                               test, train, count=count, seed=seed, splits=splits)

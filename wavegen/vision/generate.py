@@ -26,9 +26,13 @@ from typing import Callable
 
 import torch
 
+from wavegen.core.capabilities import require
 from wavegen.core.sampling import SampleRequest, refuse
 from wavegen.errors import WavegenError
+from wavegen.vision.capabilities import ImageEncoder, ImageGenerator
+from wavegen.vision.evaluate import draw_images
 from wavegen.vision.images import read_png, save_image_grid, save_png, slerp
+from wavegen.vision.pixelcnn import PATHS, PixelCNN
 
 DEFAULT_COUNT = 64            # prior samples
 DEFAULT_STEPS = 10            # images along a latent walk
@@ -57,9 +61,7 @@ def _latent_end(model, end: str, y: torch.Tensor | None, temperature: float) -> 
         return z.to(device).expand(rows, -1)
     if not Path(end).is_file():
         raise WavegenError(f"--interpolate {end}: neither a seed (an integer) nor an image file")
-    if not hasattr(model, "encode"):
-        raise WavegenError(f"--interpolate {end}: a {model.registry_name} model has no encoder to place an image "
-                           f"in its latent space; give two seeds")
+    require(model, ImageEncoder, f"--interpolate {end}")
     image = read_png(end, model.image_shape).to(device)[None].expand(rows, -1, -1, -1)
     model.eval()
     with torch.no_grad():
@@ -78,7 +80,7 @@ def generate_images(model, request: SampleRequest) -> tuple[torch.Tensor, str, i
     label = resolve_label(model, request.label)
     classes = list(range(model.num_classes)) if label is None else [label]
     n = request.count
-    if model.registry_name == "pixelcnn":
+    if isinstance(model, PixelCNN):
         return _pixelcnn_images(model, request, label)
     if request.interpolate is not None:
         start, end = request.interpolate
@@ -105,8 +107,6 @@ def generate_images(model, request: SampleRequest) -> tuple[torch.Tensor, str, i
 
 def _pixelcnn_images(model, request: SampleRequest, label: int | None):
     """PixelCNN has no latent space: images from seeded draws, the classes in turn when conditional."""
-    from wavegen.vision.evaluate import draw_images
-    from wavegen.vision.pixelcnn import PATHS
     refuse(request, ("interpolate",), "a PixelCNN has no latent space to walk")
     path = request.path or "cached"
     if path not in PATHS:
@@ -124,8 +124,9 @@ def _pixelcnn_images(model, request: SampleRequest, label: int | None):
 def write_samples(model, out_dir: str | Path, request: SampleRequest,
                   progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Sample images into ``out_dir``: single PNGs and a grid; returns the paths."""
+    require(model, ImageGenerator)
     refuse(request, ("seconds", "speaker", "mel_from"), "image models make images of a fixed size")
-    if model.registry_name != "pixelcnn":
+    if not isinstance(model, PixelCNN):
         refuse(request, ("path",), "only autoregressive models have sampling paths")
     if request.count < 1 or (request.interpolate is not None and request.count < 2):
         raise WavegenError(f"-n must be at least {2 if request.interpolate else 1}, got {request.count}")

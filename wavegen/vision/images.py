@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import Dataset
 
 from wavegen.core.files import atomic_output, save_figure
+from wavegen.errors import WavegenError
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -135,8 +136,6 @@ def save_png(path: str | Path, image: torch.Tensor, scale: int = 1) -> Path:
 def read_png(path: str | Path, image_shape: tuple[int, int, int]) -> torch.Tensor:
     """An image file as a (C, H, W) tensor in [0, 1] of ``image_shape`` (converted and resized to fit)."""
     from PIL import Image, UnidentifiedImageError
-
-    from wavegen.errors import WavegenError
     c, h, w = image_shape
     try:
         with Image.open(path) as picture:

@@ -30,7 +30,7 @@ def check_architecture(architecture: str, image_shape: tuple[int, int, int], cha
                              f"{factor}, got {image_shape[1]}×{image_shape[2]}")
 
 
-class ImageEncoder(nn.Module):
+class EncoderBody(nn.Module):
     """(B, C, H, W) -> (B, features)."""
 
     def __init__(self, image_shape, architecture: str = "mlp", hidden=(500,), channels=(32, 64)):
@@ -58,7 +58,7 @@ class ImageEncoder(nn.Module):
         return self.body(x)
 
 
-class ImageDecoder(nn.Module):
+class DecoderBody(nn.Module):
     """(B, inputs) -> (B, out_channels, H, W): unbounded outputs (logits or distribution parameters)."""
 
     def __init__(self, inputs: int, image_shape, out_channels: int, architecture: str = "mlp", hidden=(500,),
@@ -90,3 +90,19 @@ class ImageDecoder(nn.Module):
 
 def one_hot(y: torch.Tensor, classes: int, dtype: torch.dtype) -> torch.Tensor:
     return nn.functional.one_hot(y.long(), classes).to(dtype)
+
+
+def model_classes(model: nn.Module, classes) -> list[str]:
+    """``classes`` as a list, as ``model`` takes them: two or more when it is conditional, none otherwise.
+
+    The plain and the class-conditional form of a model (vae and cvae, dcgan and
+    cgan) are one implementation; the class attribute ``conditional`` says which.
+    """
+    classes = list(classes or [])
+    if model.conditional and len(classes) < 2:
+        raise ValueError(f"a {model.registry_name} is class-conditional: it needs at least two classes, "
+                         f"got {classes}")
+    if not model.conditional and classes:
+        raise ValueError(f"a {model.registry_name} is unconditional: leave out classes "
+                         f"(its class-conditional form takes them)")
+    return classes

@@ -44,6 +44,7 @@ from wavegen.core.likelihood import LikelihoodTask
 from wavegen.core.layers import gated
 from wavegen.core.registry import register_model
 from wavegen.errors import WavegenError
+from wavegen.vision.capabilities import ImageGenerator
 from wavegen.vision.images import binarize
 
 PATHS = ("plain", "cached")
@@ -84,7 +85,7 @@ class GatedLayer(nn.Module):
 
 
 @register_model("pixelcnn")
-class PixelCNN(nn.Module):
+class PixelCNN(ImageGenerator, nn.Module):
     """p(x[ | y]) for images of ``levels`` values (B, C, H, W); class-conditional when ``classes`` are given."""
 
     family = "autoregressive"

@@ -21,6 +21,7 @@ from wavegen.core.vae import elbo, iwae_bound
 from wavegen.core.sampling import SampleRequest
 from wavegen.vision.generate import generate_images
 from wavegen.vision.images import save_image_grid, slerp
+from wavegen.vision.ssvae import SSVAE
 
 
 @torch.no_grad()
@@ -59,7 +60,8 @@ def write_pictures(model, images: torch.Tensor, labels: torch.Tensor, out_dir: s
     name = model.registry_name
     pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:16]
     x, y = images[pick].to(device), labels[pick].to(device)
-    conditional = model.num_classes and name != "ssvae"        # M2 reconstructs through its own q(y|x)
+    m2 = isinstance(model, SSVAE)
+    conditional = model.num_classes and not m2        # M2 reconstructs through its own q(y|x)
     recon = model.reconstruct(x, y if conditional else None)
     pairs = torch.stack([torch.cat([a, b]) for a, b in zip(x.view(2, 8, *x.shape[1:]), recon.view(2, 8, *x.shape[1:]))])
     paths = [save_image_grid(out_dir / "reconstructions.png", pairs.flatten(0, 1).cpu(), columns=8,
@@ -69,7 +71,7 @@ def write_pictures(model, images: torch.Tensor, labels: torch.Tensor, out_dir: s
     walks = []
     for a, b in zip(range(0, 12, 2), range(1, 12, 2)):
         ya = y[a:a + 1] if model.num_classes else None
-        if name == "ssvae":
+        if m2:
             ya = model.classify(x[a:a + 1]).argmax(-1)
         za, zb = model.encode(x[a:a + 1], ya)[0][0], model.encode(x[b:b + 1], ya)[0][0]
         walks.append(model.images(slerp(za, zb, 10), None if ya is None else ya.expand(10)))

@@ -1,14 +1,11 @@
-"""Image VAEs on the core's ELBO: plain (Kingma and Welling 2014), conditional, and semi-supervised M2.
+"""The image VAE (Kingma and Welling 2014) on the core's ELBO, and the pixel likelihoods every image VAE uses.
 
-- :class:`ImageVAE`: an MLP or convolutional encoder giving q(z|x) = N(μ, diag σ²)
-  and a decoder giving p(x|z) per pixel, Bernoulli (binarised or grey-level
-  images), Gaussian, or a discretised logistic mixture over 256 levels
-  (Salimans et al. 2017) for colour images. With ``classes`` it is a
-  **conditional VAE** (Sohn, Lee and Yan 2015): the one-hot label joins the
-  encoder's features and the decoder's input, so q(z|x, y) and p(x|y, z).
-- :class:`SemiSupervisedVAE`: M2 of Kingma, Rezende, Mohamed and Welling 2014:
-  that conditional VAE plus a classifier q(y|x); the objective is the core's
-  :class:`~wavegen.core.vae.SemiSupervisedVAETask`.
+:class:`VAE`: an MLP or convolutional encoder giving q(z|x) = N(μ, diag σ²) and a
+decoder giving p(x|z) per pixel, Bernoulli (binarised or grey-level images),
+Gaussian, or a discretised logistic mixture over 256 levels (Salimans et al.
+2017) for colour images. Its class-conditional form is :class:`~wavegen.vision.cvae.CVAE`
+(the same networks with the one-hot label joined on), which M2
+(:class:`~wavegen.vision.ssvae.SSVAE`) builds on.
 """
 
 from __future__ import annotations
@@ -18,8 +15,8 @@ from torch import nn
 
 from wavegen.core.registry import register_model
 from wavegen.core.vae import LIKELIHOODS, log_likelihood
-from wavegen.vision.classifier import ImageClassifier
-from wavegen.vision.networks import ImageDecoder, ImageEncoder, one_hot
+from wavegen.vision.capabilities import ImageEncoder, ImageGenerator
+from wavegen.vision.networks import DecoderBody, EncoderBody, model_classes, one_hot
 
 
 class PixelLikelihood:
@@ -62,11 +59,12 @@ class PixelLikelihood:
         return (mean + 1) / 2
 
 
-@register_model("image_vae")
-class ImageVAE(nn.Module):
-    """q(z|x[, y]) and p(x|z[, y]) for images (B, C, H, W) in [0, 1]; conditional when ``classes`` are given."""
+@register_model("vae")
+class VAE(ImageGenerator, ImageEncoder, nn.Module):
+    """q(z|x) and p(x|z) for images (B, C, H, W) in [0, 1]; the methods take the label y of the conditional form."""
 
     family = "vae"
+    conditional = False            # the CVAE's: classes, at least two
 
     def __init__(self, image_shape: list[int] = (1, 28, 28), latent: int = 16, architecture: str = "mlp",
                  hidden: list[int] = (512, 256), channels: list[int] = (32, 64), classes: list[str] = (),
@@ -74,19 +72,18 @@ class ImageVAE(nn.Module):
         super().__init__()
         if latent < 1:
             raise ValueError(f"latent must be at least 1, got {latent}")
-        if len(classes) == 1:
-            raise ValueError("a conditional VAE needs at least two classes")
+        classes = model_classes(self, classes)
         self.config = dict(image_shape=list(image_shape), latent=latent, architecture=architecture,
                            hidden=list(hidden), channels=list(channels), classes=list(classes),
                            likelihood=likelihood, components=components, fixed_logvar=fixed_logvar)
         self.image_shape, self.latent, self.classes = tuple(image_shape), latent, list(classes)
         self.num_classes = len(classes)
         self.pixels = PixelLikelihood(likelihood, components, fixed_logvar)
-        self.encoder = ImageEncoder(self.image_shape, architecture, hidden, channels)
+        self.encoder = EncoderBody(self.image_shape, architecture, hidden, channels)
         self.posterior = nn.Linear(self.encoder.features + self.num_classes, 2 * latent)
-        self.decoder = ImageDecoder(latent + self.num_classes, self.image_shape,
-                                    self.image_shape[0] * self.pixels.params_per_channel, architecture, hidden,
-                                    channels)
+        self.decoder = DecoderBody(latent + self.num_classes, self.image_shape,
+                                   self.image_shape[0] * self.pixels.params_per_channel, architecture, hidden,
+                                   channels)
 
     def _with_label(self, h: torch.Tensor, y) -> torch.Tensor:
         if not self.num_classes:
@@ -116,43 +113,3 @@ class ImageVAE(nn.Module):
     def reconstruct(self, x: torch.Tensor, y=None) -> torch.Tensor:
         """Decode the posterior mean: what the model keeps of each image."""
         return self.images(self.encode(x, y)[0], y)
-
-
-@register_model("ssvae")
-class SemiSupervisedVAE(nn.Module):
-    """M2: a conditional VAE p(x|y, z) q(z|x, y) and a classifier q(y|x) (Kingma et al. 2014, §3.1.2)."""
-
-    family = "vae"
-
-    def __init__(self, image_shape: list[int] = (1, 28, 28), classes: list[str] = tuple("0123456789"),
-                 latent: int = 50, architecture: str = "mlp", hidden: list[int] = (500,),
-                 channels: list[int] = (32, 64), classifier_hidden: list[int] = (500,),
-                 likelihood: str = "bernoulli", components: int = 5, dropout: float = 0.0):
-        super().__init__()
-        self.config = dict(image_shape=list(image_shape), classes=list(classes), latent=latent,
-                           architecture=architecture, hidden=list(hidden), channels=list(channels),
-                           classifier_hidden=list(classifier_hidden), likelihood=likelihood, components=components,
-                           dropout=dropout)
-        if len(classes) < 2:
-            raise ValueError(f"M2 needs at least two classes, got {list(classes)}")
-        self.vae = ImageVAE(image_shape, latent, architecture, hidden, channels, classes, likelihood, components)
-        self.classifier = ImageClassifier(image_shape, classes, architecture, classifier_hidden, channels,
-                                          embedding=0, dropout=dropout)
-        self.image_shape, self.latent, self.classes = tuple(image_shape), latent, list(classes)
-        self.num_classes = len(classes)
-
-    def classify(self, x: torch.Tensor) -> torch.Tensor:
-        """q(y|x) as logits, (B, classes)."""
-        return self.classifier(x)
-
-    def encode(self, x: torch.Tensor, y=None):
-        return self.vae.encode(x, y)
-
-    def log_likelihood(self, x: torch.Tensor, z: torch.Tensor, y=None) -> torch.Tensor:
-        return self.vae.log_likelihood(x, z, y)
-
-    def images(self, z: torch.Tensor, y=None) -> torch.Tensor:
-        return self.vae.images(z, y)
-
-    def reconstruct(self, x: torch.Tensor, y=None) -> torch.Tensor:
-        return self.vae.reconstruct(x, self.classify(x).argmax(-1) if y is None else y)

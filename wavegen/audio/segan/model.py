@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wavegen.audio.capabilities import Enhancer
 from wavegen.core.layers import RefStats, VirtualBatchNorm, kaiming_init_
 from wavegen.core.registry import register_model
 
@@ -275,7 +276,7 @@ class Discriminator(nn.Module):
 
 
 @register_model("segan")
-class SEGAN(nn.Module):
+class SEGAN(Enhancer, nn.Module):
     """Generator and discriminator of SEGAN; the constructor defaults are the paper's configuration."""
 
     family = "gan"
@@ -348,6 +349,10 @@ class SEGAN(nn.Module):
                         generator: torch.Generator | None = None) -> torch.Tensor:
         """Enhance a batch of pre-emphasised windows (B, 1, window) -> (B, 1, window) with the fast path."""
         return self.mix_noisy(self.generator(noisy, z=z, generator=generator, fast=True), noisy)
+
+    def window_enhancer(self, precision: str = "float32") -> "WindowEnhancer":
+        """What ``wavegen enhance`` runs windows through: (noisy, z) -> enhanced, in ``precision``."""
+        return WindowEnhancer(self, precision)
 
 
 def _default_noisy_mix(module, state_dict, prefix, *args) -> None:

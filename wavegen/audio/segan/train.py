@@ -12,19 +12,20 @@ energy loss (``mel_weight``; both in ``wavegen.audio.losses``) and on-the-fly
 re-mixing of the training noise (``remix``, ``remix_gain_db``, see
 ``wavegen.audio.augment``).
 
-Evaluation scores held-out windows (L1, SNR) and, given ``validation_utterances``,
-whole utterances enhanced exactly as ``wavegen enhance`` does, with the metrics
-users report (``val_pesq``, ``val_stoi``, ``val_csig``, ...): what a recipe can
-select its published checkpoint by. Given ``attenuation_limits_db`` too, each
-evaluation also tries those attenuation limits (:attr:`SEGAN.attenuation_limit_db`)
-and keeps the one where ``val_min_gain`` is best; the model leaves the evaluation
-holding it, so the weights a recipe publishes carry their limit.
+Evaluation scores held-out windows (L1, SNR) and, given ``utterance_validation``
+(a :class:`wavegen.audio.validation.UtteranceValidation`), whole utterances
+enhanced exactly as ``wavegen enhance`` does, with the metrics users report
+(``val_pesq``, ``val_stoi``, ``val_csig``, ...), choosing the attenuation limit
+(:attr:`SEGAN.attenuation_limit_db`) on them: what a recipe selects its published
+checkpoint by.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Callable
+
 import torch
+from torch import nn
 
 from wavegen.audio.augment import remix_noise
 from wavegen.audio.features import preemphasis
@@ -54,8 +55,8 @@ class SEGANTask(GANTask):
                  stft_weight: float = 0.0, mel_weight: float = 0.0, remix: float = 0.0,
                  remix_gain_db: tuple[float, float] = (0.0, 0.0),
                  validation: tuple[torch.Tensor, torch.Tensor] | None = None,
-                 validation_utterances: list[tuple[np.ndarray, np.ndarray]] | None = None,
-                 attenuation_limits_db: tuple[float, ...] = (), step_config: GANStepConfig | None = None):
+                 utterance_validation: Callable[[nn.Module, torch.device], dict[str, float]] | None = None,
+                 step_config: GANStepConfig | None = None):
         opt_g = torch.optim.RMSprop(model.generator.parameters(), lr=lr)
         opt_d = torch.optim.RMSprop(model.discriminator.parameters(), lr=lr)
         super().__init__(model, model.generator, model.discriminator, opt_g, opt_d,
@@ -64,11 +65,7 @@ class SEGANTask(GANTask):
         self.remix, self.remix_gain_db = remix, tuple(remix_gain_db)
         self.reference = preemphasis(reference, model.preemph)
         self.validation = validation
-        self.validation_utterances = validation_utterances or []
-        if attenuation_limits_db and not self.validation_utterances:
-            raise ValueError("attenuation_limits_db are chosen on validation_utterances: give some")
-        self.attenuation_limits_db = tuple(float(limit) for limit in attenuation_limits_db)
-        self._noisy_scores: dict[str, float] | None = None
+        self.utterance_validation = utterance_validation
 
     def _prepare(self, waves: torch.Tensor) -> torch.Tensor:
         return preemphasis(waves, self.model.preemph).unsqueeze(1)     # (B, T) -> (B, 1, T)
@@ -107,43 +104,7 @@ class SEGANTask(GANTask):
         enhanced = self.generator(noisy, generator=g)
         return {"val_l1": (enhanced - clean).abs().mean().item(),
                 "val_snr_db": _snr_db(clean, enhanced), "val_input_snr_db": _snr_db(clean, noisy),
-                **self._utterance_metrics(device)}
-
-    def _utterance_metrics(self, device) -> dict[str, float]:
-        """Mean ``val_<metric>`` over the validation utterances, and ``val_min_gain`` over the noisy input.
-
-        With ``attenuation_limits_db``, the scores are those of the limit (or none) with the best
-        ``val_min_gain``, which the model is left holding; ``val_noisy_mix`` is its share of the input.
-        """
-        if not self.validation_utterances:
-            return {}
-        best = None
-        limits = (None, *self.attenuation_limits_db) if self.attenuation_limits_db else (self.model.attenuation_limit_db,)
-        for limit in limits:
-            self.model.attenuation_limit_db = limit
-            means = self._scores_as_enhanced(device)
-            if best is None or means["min_gain"] > best[1]["min_gain"]:
-                best = limit, means
-        self.model.attenuation_limit_db = best[0]
-        return {f"val_{name}": value for name, value in best[1].items()} | (
-            {"val_noisy_mix": float(self.model.noisy_mix)} if self.attenuation_limits_db else {})
-
-    def _scores_as_enhanced(self, device) -> dict[str, float]:
-        from wavegen.audio.enhance import enhance_waveform
-        from wavegen.audio.metrics import mean_scores, min_gain
-        rate = self.model.sample_rate
-        enhanced = [np.clip(enhance_waveform(self.model, noisy, rate, device=device).numpy(), -1.0, 1.0)
-                    for _, noisy in self.validation_utterances]
-        means = mean_scores([(clean, out) for (clean, _), out in zip(self.validation_utterances, enhanced)], rate)
-        means["min_gain"] = min_gain(means, self.noisy_validation_scores())
-        return means
-
-    def noisy_validation_scores(self) -> dict[str, float]:
-        """The noisy input's mean scores on the validation utterances (computed once): what enhancing must beat."""
-        from wavegen.audio.metrics import mean_scores
-        if self._noisy_scores is None:
-            self._noisy_scores = mean_scores(self.validation_utterances, self.model.sample_rate)
-        return self._noisy_scores
+                **(self.utterance_validation(self.model, device) if self.utterance_validation else {})}
 
 
 def _snr_db(clean: torch.Tensor, estimate: torch.Tensor) -> float:

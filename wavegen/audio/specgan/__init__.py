@@ -1,5 +1,1 @@
-"""GANs that generate audio: SpecGAN and WaveGAN (Donahue et al. 2019) and a mel-spectrogram GAN vocoder.
-
-Each model registers itself with :mod:`wavegen.core.registry`; this package
-imports none of them, so loading one checkpoint loads only its own module.
-"""
+"""SpecGAN (Donahue et al. 2019): a DCGAN on log-magnitude spectrograms, inverted by Griffin-Lim."""

@@ -27,8 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from wavegen.audio.capabilities import Vocoder
 from wavegen.audio.features import MelSpec, log_mel, mu_law_decode, mu_law_encode
 from wavegen.core.autoregressive import make_output
+from wavegen.core.capabilities import Sampler
 from wavegen.core.layers import gated
 from wavegen.core.registry import register_model
 
@@ -49,7 +51,7 @@ def _check_sizes(**sizes: int) -> None:
 
 
 @register_model("wavenet")
-class WaveNet(nn.Module):
+class WaveNet(Sampler, Vocoder, nn.Module):
     family = "autoregressive"
 
     def __init__(self, residual_channels: int = 64, gate_channels: int = 128, skip_channels: int = 256,

@@ -1,0 +1,5 @@
+"""``python -m wavegen.cli``: the ``wavegen`` command."""
+
+from wavegen.cli import main
+
+main()
