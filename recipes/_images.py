@@ -17,13 +17,13 @@ import numpy as np
 import torch
 
 import wavegen
-from wavegen.recipes._common import begin
 from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.files import write_json_atomic
 from wavegen.data.digits_demo import write_digits_demo
 from wavegen.data.images import ImageManifest, check_image_layout, prepare_images
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
+from wavegen.recipes._common import begin
 from wavegen.vision.evaluate import conditional_accuracy, draw_images, evaluate_images, format_image_scores
 from wavegen.vision.images import ImageDataset, fixed_binarization, to_tensor
 

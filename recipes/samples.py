@@ -38,7 +38,7 @@ WAVENET_VOCODER = ["--data-root", str(LJSPEECH_DEMO), "--exp-dir", "exp/wavenet-
 RECIPES = [
     ("segan", "demo", []),
     ("wavenet", "ljspeech", WAVENET_VOCODER),
-    ("vocoder", "demo", ["--data-root", str(LJSPEECH_DEMO),
+    ("hifigan", "demo", ["--data-root", str(LJSPEECH_DEMO),
                          "--set", "compare.wavenet=exp/wavenet-vocoder-demo/model.safetensors"]),
     ("wavenet", "demo", []),
     ("vae", "digits", []),

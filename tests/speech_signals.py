@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.signal
+import torch
 
 FS = 16000
 
@@ -60,3 +63,12 @@ def _track(audio, sr, fmin, fmax, frame_s, hop_s, threshold):
         if r.max() > threshold:
             f0[i] = sr / (lo + np.argmax(r))
     return f0, loud
+
+
+def speechlike_batch(batch=4, length=4096, seed=0):
+    """(batch, length) harmonic tones at 100–250 Hz under a syllable-rate envelope, in torch."""
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(length) / 16000
+    f0 = 100 + 150 * torch.rand(batch, 1, generator=g)
+    harmonics = sum(torch.sin(2 * math.pi * k * f0 * t) / k for k in range(1, 12))
+    return 0.1 * harmonics * (0.5 + 0.5 * torch.sin(2 * math.pi * 4 * t))      # syllable-rate envelope

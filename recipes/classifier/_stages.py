@@ -15,16 +15,16 @@ import torch
 
 import wavegen
 from wavegen.audio.classifier import AudioClassifier, classifier_task
-from wavegen.data.sc09 import DIGITS
-from wavegen.recipes import _sc09
-from wavegen.recipes._common import fit, main_process_only, model_kwargs, train_config
-from wavegen.recipes._images import (DEMO_DIGITS, dataset, image_shape, require_labels, split, start, test_images,
-                                     train_section, validation_batches)
 from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_text_atomic
 from wavegen.core.likelihood import ClassifierTask
+from wavegen.data.sc09 import DIGITS
 from wavegen.errors import WavegenError
+from wavegen.recipes import _sc09
+from wavegen.recipes._common import fit, main_process_only, model_kwargs, train_config
+from wavegen.recipes._images import (DEMO_DIGITS, dataset, image_shape, require_labels, split, start, test_images,
+                                     train_section, validation_batches)
 from wavegen.vision.classifier import ImageClassifier
 from wavegen.vision.images import binarize as binarize_images
 from wavegen.vision.images import shift_images

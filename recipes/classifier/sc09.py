@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes.classifier import _stages
-from wavegen.recipes._common import model_kwargs
 from wavegen.audio.classifier import CLASSIFIER_CONFIGS, AudioClassifier
+from wavegen.recipes._common import model_kwargs
+from wavegen.recipes.classifier import _stages
 
 CONFIG = {
     "model": model_kwargs(AudioClassifier, CLASSIFIER_CONFIGS["default"], skip=("labels",)),

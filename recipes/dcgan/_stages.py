@@ -18,15 +18,15 @@ from pathlib import Path
 import torch
 
 import wavegen
-from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from wavegen.recipes._images import (DEMO_DIGITS, ImagesOnly, check_classes, dataset, evaluate_generator, image_shape,
-                                     require_labels, split, start, train_section)
 from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_text_atomic
 from wavegen.core.gan import OBJECTIVES, GANStepConfig
 from wavegen.core.scores import frechet_distance
 from wavegen.errors import WavegenError
+from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
+from wavegen.recipes._images import (DEMO_DIGITS, ImagesOnly, check_classes, dataset, evaluate_generator, image_shape,
+                                     require_labels, split, start, train_section)
 from wavegen.vision.cgan import CGAN
 from wavegen.vision.dcgan import DCGAN, DCGANTask
 from wavegen.vision.evaluate import draw_images

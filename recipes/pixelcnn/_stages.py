@@ -20,14 +20,14 @@ from pathlib import Path
 import torch
 
 import wavegen
-from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, check_classes, dataset, evaluate_generator,
-                                     image_shape, start, test_images, train_section, validation_batches)
 from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.core.sampling import SampleRequest
 from wavegen.errors import WavegenError
+from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
+from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, check_classes, dataset, evaluate_generator,
+                                     image_shape, start, test_images, train_section, validation_batches)
 from wavegen.vision.generate import generate_images
 from wavegen.vision.images import save_image_grid
 from wavegen.vision.pixelcnn import PixelCNN, PixelCNNTask, quantize

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wavegen.audio.specgan.model import SPECGAN_CONFIGS, SpecGAN
 from wavegen.recipes.specgan import _stages
 from wavegen.recipes.specgan import sc09
-from wavegen.audio.specgan.model import SPECGAN_CONFIGS, SpecGAN
 
 CONFIG = _stages.gan_demo_config(sc09.CONFIG, SpecGAN, SPECGAN_CONFIGS["small"])
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes.specgan import _stages
 from wavegen.audio.specgan.model import SPECGAN_CONFIGS, SpecGAN
+from wavegen.recipes.specgan import _stages
 
 CONFIG = _stages.gan_config(SpecGAN, SPECGAN_CONFIGS["paper"])
 

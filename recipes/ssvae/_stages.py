@@ -12,17 +12,17 @@ import numpy as np
 import torch
 
 import wavegen
-from wavegen.recipes._common import fit, model_kwargs
-from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, model_preset, require_labels, start, test_images,
-                                     train_section, validation_batches)
-from wavegen.recipes.classifier._stages import train_image_classifier
-from wavegen.recipes.vae._stages import report_vae
 from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.core.vae import SemiSupervisedVAETask
 from wavegen.data.images import ImageManifest
 from wavegen.errors import WavegenError
+from wavegen.recipes._common import fit, model_kwargs
+from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, model_preset, require_labels, start, test_images,
+                                     train_section, validation_batches)
+from wavegen.recipes.classifier._stages import train_image_classifier
+from wavegen.recipes.vae._stages import report_vae
 from wavegen.vision.images import ImageDataset
 from wavegen.vision.images import binarize as binarize_images
 from wavegen.vision.ssvae import SSVAE, SemiSupervisedDataset, balanced_subset

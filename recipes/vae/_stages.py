@@ -12,15 +12,15 @@ from pathlib import Path
 import torch
 
 import wavegen
-from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, check_classes, dataset, model_preset,
-                                     require_labels, split, start, test_images, train_section,
-                                     validation_batches)
 from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.core.vae import VAETask
 from wavegen.errors import WavegenError
+from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
+from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, check_classes, dataset, model_preset,
+                                     require_labels, split, start, test_images, train_section,
+                                     validation_batches)
 from wavegen.vision.cvae import CVAE
 from wavegen.vision.images import binarize as binarize_images
 from wavegen.vision.reports import format_bounds, likelihood_bounds, write_pictures

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wavegen.audio.wavegan.model import WAVEGAN_CONFIGS, WaveGAN
 from wavegen.recipes.specgan import _stages
 from wavegen.recipes.wavegan import sc09
-from wavegen.audio.wavegan.model import WAVEGAN_CONFIGS, WaveGAN
 
 CONFIG = _stages.gan_demo_config(sc09.CONFIG, WaveGAN, WAVEGAN_CONFIGS["small"])
 

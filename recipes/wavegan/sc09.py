@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.recipes.specgan import _stages
 from wavegen.audio.wavegan.model import WAVEGAN_CONFIGS, WaveGAN
+from wavegen.recipes.specgan import _stages
 
 CONFIG = _stages.gan_config(WaveGAN, WAVEGAN_CONFIGS["paper"])
 

@@ -1,20 +1,12 @@
-"""Audio training aids shared by the models: the multi-resolution STFT loss and noise re-mixing."""
+"""The multi-resolution STFT loss the audio models train with."""
 
 import math
 
 import pytest
 import torch
 
-from wavegen.audio.augment import remix_noise
+from tests.speech_signals import speechlike_batch as speechlike
 from wavegen.audio.losses import multi_resolution_stft_loss
-
-
-def speechlike(batch=4, length=4096, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    t = torch.arange(length) / 16000
-    f0 = 100 + 150 * torch.rand(batch, 1, generator=g)
-    harmonics = sum(torch.sin(2 * math.pi * k * f0 * t) / k for k in range(1, 12))
-    return 0.1 * harmonics * (0.5 + 0.5 * torch.sin(2 * math.pi * 4 * t))      # syllable-rate envelope
 
 
 def test_stft_loss_is_zero_for_a_perfect_estimate_and_grows_with_the_error():
@@ -46,33 +38,3 @@ def test_stft_loss_has_gradients_in_float32_under_bf16():
     assert estimate.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="shapes differ"):
         multi_resolution_stft_loss(clean[:1], clean)
-
-
-def test_remix_keeps_clean_speech_and_draws_new_noise_from_the_batch():
-    clean = speechlike(batch=6)
-    noises = 0.01 * torch.arange(1, 7).view(-1, 1) * torch.randn(6, 4096, generator=torch.Generator().manual_seed(3))
-    noisy = clean + noises
-    assert torch.equal(remix_noise(clean, noisy, 0.0, (-10.0, 5.0)), noisy)
-
-    torch.manual_seed(0)
-    out = remix_noise(clean, noisy, 1.0, (6.0, 6.0))                 # every pair re-mixed, noise 2x louder
-    for new_noise in out - clean:
-        ratios = [(new_noise / n).median().item() for n in noises]
-        assert any(r == pytest.approx(10 ** (6 / 20), rel=1e-4) for r in ratios)
-    torch.manual_seed(0)
-    assert torch.equal(remix_noise(clean, noisy, 1.0, (6.0, 6.0)), out)   # the trainer's step seed decides
-
-
-def test_remix_share_gain_range_and_clipping():
-    clean = speechlike(batch=400, length=64)
-    noisy = clean + 0.01 * torch.randn(clean.shape, generator=torch.Generator().manual_seed(4))
-    torch.manual_seed(1)
-    out = remix_noise(clean, noisy, 0.5, (-10.0, 5.0))
-    changed = (out != noisy).any(dim=1)
-    assert 0.4 < changed.float().mean() < 0.6
-    loud = remix_noise(clean, clean + 0.9, 1.0, (20.0, 20.0))           # 9x the noise: a clipped recording
-    assert loud.abs().max() == 1.0
-    with pytest.raises(ValueError, match="probability"):
-        remix_noise(clean, noisy, 1.5, (0.0, 0.0))
-    with pytest.raises(ValueError, match="lower, upper"):
-        remix_noise(clean, noisy, 0.5, (5.0, -5.0))

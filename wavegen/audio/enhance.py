@@ -36,11 +36,11 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from wavegen.audio.capabilities import Enhancer
 # The tiling and precision names are part of this module's API too.
 from wavegen.audio.enhance_stream import (DC_BLOCK_HZ, DEFAULT_TILING, HALF_OVERLAP, PRECISIONS,
                                           EnhanceStream, Tiling, WindowRunner)
 from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, find_audio_files
-from wavegen.audio.capabilities import Enhancer
 from wavegen.core.capabilities import require
 from wavegen.core.files import atomic_output
 from wavegen.errors import AudioFileError, WavegenError

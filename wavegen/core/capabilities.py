@@ -59,5 +59,6 @@ def require(model, capability: type[Capability], what: str = "") -> None:
     name = getattr(model, "registry_name", type(model).__name__)
     can = capabilities(model)
     prefix = f"{what}: " if what else ""
-    raise WavegenError(f"{prefix}a {name} checkpoint cannot {capability.verb}"
+    article = "an" if name[:1] in "aeiou" else "a"
+    raise WavegenError(f"{prefix}{article} {name} checkpoint cannot {capability.verb}"
                        + (f"; it can {', '.join(can)}" if can else ""))

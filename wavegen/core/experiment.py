@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from wavegen.core import distributed as dist
-from wavegen.core.files import copy_file_atomic, write_json_atomic, write_text_atomic
+from wavegen.core.checkpoint import read_checkpoint
+from wavegen.core.files import copy_file_atomic, save_figure, write_json_atomic, write_text_atomic
 from wavegen.errors import WavegenError
 
 log = logging.getLogger(__name__)
@@ -198,8 +199,6 @@ def plot_evaluations(exp_dir: str | Path, path: str | Path, *, title: str = "",
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from wavegen.core.checkpoint import read_checkpoint
-    from wavegen.core.files import save_figure
     exp_dir = Path(exp_dir)
     with (exp_dir / "logs" / "eval.csv").open(newline="") as f:
         rows = list(csv.DictReader(f))
@@ -229,7 +228,6 @@ def plot_evaluations(exp_dir: str | Path, path: str | Path, *, title: str = "",
 
 def describe_publication(checkpoint: str | Path, last_step: int | None = None, basis: str = "") -> str:
     """One line on which weights a checkpoint holds: the last ones, or the best by a metric (measured ``basis``)."""
-    from wavegen.core.checkpoint import read_checkpoint
     header, _ = read_checkpoint(checkpoint)
     chosen = header.get("selection")
     of = f" of {last_step}" if last_step else ""

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wavegen.core.files import write_text_atomic
 from wavegen.errors import WavegenError
+from wavegen.listen.design import check_design, load_design
+from wavegen.listen.prepare import PreparedTest, is_results_folder, prepare_test
+from wavegen.listen.report import analyse, format_report, plot_report
+from wavegen.listen.store import AnswerStore, export_csv, read_csv
 
 
 def open_test(source: str | Path, *, kind: str | None = None, results: str | Path | None = None,
               mid_anchor: bool = False):
     """The prepared test for ``source`` (a test file, a samples folder or a results folder), ready to serve."""
-    from wavegen.listen.design import check_design, load_design
-    from wavegen.listen.prepare import PreparedTest, is_results_folder, prepare_test
     source = Path(source)
     if is_results_folder(source):
         test = PreparedTest.open(source)
@@ -33,8 +36,6 @@ def open_test(source: str | Path, *, kind: str | None = None, results: str | Pat
 
 def answers_of(results: str | Path) -> tuple[list[dict], str]:
     """(answer rows, test name) from a results folder or an answers CSV."""
-    from wavegen.listen.prepare import PreparedTest, is_results_folder
-    from wavegen.listen.store import AnswerStore, read_csv
     results = Path(results)
     if is_results_folder(results):
         test = PreparedTest.open(results)
@@ -48,10 +49,6 @@ def answers_of(results: str | Path) -> tuple[list[dict], str]:
 
 def write_report(results: str | Path, out_dir: str | Path | None = None) -> tuple[str, list[Path]]:
     """Analyse the answers; write report.txt, report.png (and, for a results folder, the answers CSV)."""
-    from wavegen.core.files import write_text_atomic
-    from wavegen.listen.prepare import PreparedTest, is_results_folder
-    from wavegen.listen.report import analyse, format_report, plot_report
-    from wavegen.listen.store import AnswerStore, export_csv
     results = Path(results)
     rows, name = answers_of(results)
     if not rows:

@@ -11,9 +11,10 @@ import html
 from collections import defaultdict
 from pathlib import Path
 
+from wavegen.audio.io import AUDIO_EXTENSIONS, read_audio
+from wavegen.audio.plots import save_spectrograms
 from wavegen.core.files import copy_file_atomic, write_text_atomic
 from wavegen.errors import WavegenError
-from wavegen.audio.io import AUDIO_EXTENSIONS
 
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 STYLE = """body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1rem 1.5rem;color:#222}
@@ -25,8 +26,6 @@ pre{background:#f6f6f4;padding:.6rem;white-space:pre-wrap;font-size:.85rem}"""
 
 def write_gallery(samples: str | Path, out_dir: str | Path) -> Path:
     """Write ``out_dir/index.html`` for every audio file and image under ``samples``; returns the page."""
-    from wavegen.audio.io import read_audio
-    from wavegen.audio.plots import save_spectrograms
     samples, out_dir = Path(samples), Path(out_dir)
     if not samples.is_dir():
         raise WavegenError(f"{samples}: no such samples folder")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wavegen.audio.io import read_audio, resample, write_audio
 from wavegen.core.files import write_json_atomic
 from wavegen.errors import WavegenError
 from wavegen.listen.design import (ANCHOR_CUTOFF_HZ, HIDDEN_REFERENCE, LOW_ANCHOR, MID_ANCHOR, TestDesign,
@@ -110,7 +111,6 @@ def prepare_test(design: TestDesign, folder: str | Path) -> PreparedTest:
 
 
 def _prepare_trial(design: TestDesign, index: int, secret: str, folder: Path) -> dict:
-    from wavegen.audio.io import read_audio, resample, write_audio
     trial = design.trials[index]
     sources = {system: read_audio(path) for system, path in trial.stimuli.items()}
     reference = read_audio(trial.reference) if trial.reference else None

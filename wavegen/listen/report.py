@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wavegen.core.files import save_figure
 from wavegen.listen.design import HIDDEN_REFERENCE
 
 REFERENCE_FLOOR, SCREENING_SHARE = 90.0, 0.15
@@ -125,7 +126,6 @@ def plot_report(report: Report, path: str | Path, title: str = "") -> Path:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from wavegen.core.files import save_figure
     kinds = sorted({s["type"] for s in report.scores})
     panels = len(kinds) + bool(report.preferences) + bool(report.identification)
     figure, axes = plt.subplots(1, max(panels, 1), figsize=(5.5 * max(panels, 1), 3.8), squeeze=False)

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from wavegen.core.files import write_text_atomic
+from wavegen.errors import WavegenError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS participants (
@@ -140,7 +141,6 @@ def export_csv(store: AnswerStore, path: str | Path, *, test: str, kind: str) ->
 
 def read_csv(path: str | Path) -> list[dict]:
     """Rows of an exported (or hand-made) answers CSV, text fields as given to the test."""
-    from wavegen.errors import WavegenError
     path = Path(path)
     try:
         with path.open(newline="") as f:

@@ -21,6 +21,7 @@ from wavegen.core import scores
 from wavegen.core.autoregressive import make_draws
 from wavegen.core.capabilities import require
 from wavegen.vision.capabilities import ImageGenerator
+from wavegen.vision.images import to_tensor
 from wavegen.vision.pixelcnn import PixelCNN, generate
 
 
@@ -74,6 +75,5 @@ def format_image_scores(rows: list[dict]) -> str:
 
 def real_images(manifest, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     """(images (N, C, H, W) in [0, 1], labels (N,)) of one split of a prepared image cache."""
-    from wavegen.vision.images import to_tensor
     images = manifest.split(split)
     return to_tensor(images.images), torch.from_numpy(np.array(images.labels))

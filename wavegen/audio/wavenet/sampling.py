@@ -17,6 +17,8 @@ from typing import Callable
 
 import torch
 
+from wavegen.audio.wavenet.kernels.cpu import CpuSampler
+from wavegen.audio.wavenet.kernels.packing import conditioning_chunks, pack
 from wavegen.audio.wavenet.model import Conditioning, WaveNet
 from wavegen.core.autoregressive import check_temperature, sample_incremental
 from wavegen.errors import WavegenError
@@ -49,7 +51,7 @@ def generate(model: WaveNet, draws: torch.Tensor, *, speaker: torch.Tensor | Non
     if path == "cached":
         return sample_incremental(model, draws, cond, temperature=temperature, progress=progress)
     if device.type == "cuda":
-        from wavegen.audio.wavenet.kernels import gpu
+        from wavegen.audio.wavenet.kernels import gpu          # Triton is imported only where CUDA runs
         return gpu.generate(model, draws, cond, temperature, progress)
     return _fused_cpu(model, draws, cond, temperature, progress)
 
@@ -71,8 +73,6 @@ def _reference(model: WaveNet, draws, cond: Conditioning | None, temperature: fl
 
 
 def _fused_cpu(model: WaveNet, draws, cond: Conditioning | None, temperature: float, progress) -> torch.Tensor:
-    from wavegen.audio.wavenet.kernels.cpu import CpuSampler
-    from wavegen.audio.wavenet.kernels.packing import conditioning_chunks, pack
     packed = pack(model)
     batch, steps, _ = draws.shape
     L, _, G, *_ = packed.sizes
