@@ -13,8 +13,6 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-import torch
-
 from wavegen.audio import generation as clips
 from wavegen.audio import vocode
 from wavegen.audio.capabilities import ClipGenerator
@@ -22,7 +20,7 @@ from wavegen.audio.classifier import AudioClassifier
 from wavegen.audio.hifigan.model import HiFiGAN
 from wavegen.audio.wavenet import generate as wavenet_generate
 from wavegen.audio.wavenet.model import WaveNet
-from wavegen.core.capabilities import Sampler, require
+from wavegen.core.capabilities import Classifier, Sampler, article, require
 from wavegen.core.sampling import SampleRequest
 from wavegen.data.images import ImageManifest, check_image_layout, prepare_images
 from wavegen.data.sc09 import SC09Manifest, prepare_sc09
@@ -67,8 +65,12 @@ def evaluate_generation(checkpoint: str | Path, classifier: str | Path, data: st
     first) or a recipe's prepared cache (``exp/<model>-<data>/data``).
     """
     model = load_for(checkpoint, Sampler, device=device)
-    judge = load_for(classifier, AudioClassifier if isinstance(model, ClipGenerator) else ImageClassifier,
-                     device=device)
+    judge = load_for(classifier, Classifier, device=device)
+    wanted = AudioClassifier if isinstance(model, ClipGenerator) else ImageClassifier
+    if not isinstance(judge, wanted):
+        raise WavegenError(f"--classifier {classifier}: {article(judge.registry_name)} checkpoint cannot judge "
+                           f"what {article(model.registry_name)} makes (train {article(wanted.registry_name)} with "
+                           "`wavegen recipe classifier` on the generator's data)")
     if isinstance(model, ClipGenerator):
         rows = _score_clips(model, judge, Path(data), count=count or 2000, seed=seed, splits=splits,
                             progress=progress)

@@ -52,13 +52,17 @@ def capabilities(model) -> list[str]:
     return verbs
 
 
+def article(name: str) -> str:
+    """``name`` with its indefinite article: "a segan", "an image_classifier"."""
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
 def require(model, capability: type[Capability], what: str = "") -> None:
     """A one-line error unless ``model`` offers ``capability``; ``what`` names the checkpoint or option."""
     if capability.offered_by(model):
         return
-    name = getattr(model, "registry_name", type(model).__name__)
     can = capabilities(model)
     prefix = f"{what}: " if what else ""
-    article = "an" if name[:1] in "aeiou" else "a"
-    raise WavegenError(f"{prefix}{article} {name} checkpoint cannot {capability.verb}"
+    raise WavegenError(f"{prefix}{article(getattr(model, 'registry_name', type(model).__name__))} checkpoint "
+                       f"cannot {capability.verb}"
                        + (f"; it can {', '.join(can)}" if can else ""))
