@@ -106,7 +106,7 @@ def load(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Module:
     path = Path(path)
     header, tensors = read_checkpoint(path)
     try:
-        cls = get_model_class(header["model"])
+        cls = get_model_class(header["model"], header.get("config", {}))
     except KeyError:
         raise CheckpointError(path, f"unknown model {header.get('model')!r} (this wavegen knows "
                               f"{', '.join(registered_names())})") from None

@@ -15,7 +15,7 @@ from wavegen.core.registry import register_model
 from wavegen.vision.dcgan import DCGAN
 
 
-@register_model("cgan")
+@register_model("cgan", aliases=("image_gan",), alias_if=lambda config: bool(config.get("classes")))
 class CGAN(DCGAN):
     """A DCGAN generating images of a given class y; images in [0, 1] outside, [-1, 1] inside."""
 

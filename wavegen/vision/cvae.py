@@ -12,7 +12,7 @@ from wavegen.core.registry import register_model
 from wavegen.vision.vae import VAE
 
 
-@register_model("cvae")
+@register_model("cvae", aliases=("image_vae",), alias_if=lambda config: bool(config.get("classes")))
 class CVAE(VAE):
     """q(z|x, y) and p(x|y, z) for images (B, C, H, W) in [0, 1] and class indices y (B,)."""
 

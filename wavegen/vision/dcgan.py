@@ -129,7 +129,7 @@ def _dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-@register_model("dcgan")
+@register_model("dcgan", aliases=("image_gan",), alias_if=lambda config: not config.get("classes"))
 class DCGAN(ImageGenerator, nn.Module):
     """A DCGAN; images in [0, 1] outside, [-1, 1] inside. The methods take the label y of the conditional form."""
 

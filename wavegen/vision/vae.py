@@ -59,7 +59,7 @@ class PixelLikelihood:
         return (mean + 1) / 2
 
 
-@register_model("vae")
+@register_model("vae", aliases=("image_vae",), alias_if=lambda config: not config.get("classes"))
 class VAE(ImageGenerator, ImageEncoder, nn.Module):
     """q(z|x) and p(x|z) for images (B, C, H, W) in [0, 1]; the methods take the label y of the conditional form."""
 
