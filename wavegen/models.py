@@ -31,9 +31,9 @@ from wavegen.vision.pixelcnn import PixelCNN
 from wavegen.vision.ssvae import SSVAE
 from wavegen.vision.vae import VAE
 
-AUDIO_MODELS = (SEGAN, WaveNet, SpecGAN, WaveGAN, HiFiGAN, AudioClassifier)
-IMAGE_MODELS = (VAE, CVAE, SSVAE, DCGAN, CGAN, PixelCNN, ImageClassifier)
-MODELS: dict[str, type[nn.Module]] = {cls.registry_name: cls for cls in (*AUDIO_MODELS, *IMAGE_MODELS)}
+MODELS: dict[str, type[nn.Module]] = {cls.registry_name: cls for cls in (
+    SEGAN, WaveNet, SpecGAN, WaveGAN, HiFiGAN, AudioClassifier,
+    VAE, CVAE, SSVAE, DCGAN, CGAN, PixelCNN, ImageClassifier)}
 
 # The classifiers that score generators are the one exception to "registry name = recipe name": both
 # are trained by `wavegen recipe classifier` (on audio or image data), so each carries its domain.

@@ -32,8 +32,7 @@ from wavegen.data.utterances import Utterance, scan_folder
 from wavegen.data.vctk import scan_vctk
 from wavegen.errors import AudioFileError, DatasetError
 
-__all__ = ["SCANNERS", "SPLITS", "CorpusManifest", "PackedUtterance", "Utterance", "WaveformCrops", "prepare_corpus",
-           "scan_folder", "scan_ljspeech", "scan_vctk"]
+__all__ = ["SCANNERS", "SPLITS", "CorpusManifest", "PackedUtterance", "WaveformCrops", "prepare_corpus"]
 
 log = logging.getLogger(__name__)
 

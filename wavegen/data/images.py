@@ -30,8 +30,7 @@ from wavegen.data.imageset import SPLITS, ImageSet, resize_images
 from wavegen.data.mnist import find_idx_files, read_mnist
 from wavegen.errors import DatasetError
 
-__all__ = ["IMAGE_DATASETS", "SPLITS", "ImageManifest", "ImageSet", "check_image_layout", "prepare_images",
-           "read_images", "resize_images"]
+__all__ = ["IMAGE_DATASETS", "SPLITS", "ImageManifest", "check_image_layout", "prepare_images", "read_images"]
 
 log = logging.getLogger(__name__)
 
