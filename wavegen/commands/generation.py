@@ -20,7 +20,8 @@ from wavegen.audio.classifier import AudioClassifier
 from wavegen.audio.hifigan.model import HiFiGAN
 from wavegen.audio.wavenet import generate as wavenet_generate
 from wavegen.audio.wavenet.model import WaveNet
-from wavegen.core.capabilities import Classifier, Sampler, article, require
+from wavegen.core.capabilities import Classifier, Sampler, require
+from wavegen.words import article
 from wavegen.core.sampling import SampleRequest
 from wavegen.data.images import ImageManifest, check_image_layout, prepare_images
 from wavegen.data.sc09 import SC09Manifest, prepare_sc09

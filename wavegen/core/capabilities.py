@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from wavegen.errors import WavegenError
+from wavegen.words import article
 
 
 class Capability:
@@ -50,11 +51,6 @@ def capabilities(model) -> list[str]:
                 and cls.offered_by(model)):
             verbs.append(verb)
     return verbs
-
-
-def article(name: str) -> str:
-    """``name`` with its indefinite article: "a segan", "an image_classifier"."""
-    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
 
 
 def require(model, capability: type[Capability], what: str = "") -> None:

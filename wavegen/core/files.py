@@ -16,6 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from wavegen.errors import WavegenError
+from wavegen.words import counted
+
 
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
@@ -31,6 +34,23 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def refuse_existing(paths, overwrite: bool, *, option: str = "--overwrite", instead: str = "") -> None:
+    """Before any work: a one-line error if any of ``paths`` exists and ``overwrite`` is not set.
+
+    A folder standing where a file is to be written is refused even with
+    ``overwrite``. ``instead`` suggests another way out ("or another -o folder").
+    """
+    paths = [Path(p) for p in paths]
+    for path in paths:
+        if path.is_dir():
+            raise WavegenError(f"{path}: a folder is in the way of this output")
+    existing = [p for p in paths if p.exists() or p.is_symlink()]
+    if existing and not overwrite:
+        many = f" ({len(existing)} of {counted(len(paths), 'file')})" if len(paths) > 1 else ""
+        raise WavegenError(f"{existing[0]} already exists{many}; use {option} to replace"
+                           f"{' it' if len(paths) == 1 else ''}{', ' + instead if instead else ''}")
 
 
 def _umask() -> int:
