@@ -9,10 +9,14 @@ evaluate, vocode; :mod:`wavegen.cli.generation`: sample, evaluate-generation;
 
 from __future__ import annotations
 
+import ast
 import importlib
+import importlib.util
 import logging
 import pkgutil
+import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 import click
@@ -20,6 +24,7 @@ import click
 from wavegen.cli import audio, generation, listen
 from wavegen.errors import WavegenError
 from wavegen.version import __version__
+from wavegen.words import counted
 
 EPILOG_RECIPE = """\b
 Examples:
@@ -71,20 +76,47 @@ def main(verbose: bool) -> None:
 
 
 def _recipes() -> dict[str, list[str]]:
-    recipes = importlib.import_module("wavegen.recipes")      # by name: the recipes sit above the CLI
+    """Each model's dataset recipes, found by name: the recipes sit above the CLI."""
+    recipes = importlib.import_module("wavegen.recipes")
     found: dict[str, list[str]] = {}
     for model in pkgutil.iter_modules(recipes.__path__):
         if model.ispkg:
-            sub = importlib.import_module(f"wavegen.recipes.{model.name}")
+            sub = importlib.util.find_spec(f"wavegen.recipes.{model.name}")
             # A module per dataset; fashion_mnist.py is --data fashion-mnist.
-            found[model.name] = sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(sub.__path__)
+            found[model.name] = sorted(m.name.replace("_", "-")
+                                       for m in pkgutil.iter_modules(sub.submodule_search_locations)
                                        if not m.name.startswith("_"))
     return found
 
 
+def _description(model: str, dataset: str) -> str:
+    """The first paragraph of a recipe module's docstring, read from its source (nothing is imported or run)."""
+    spec = importlib.util.find_spec(f"wavegen.recipes.{model}.{dataset.replace('-', '_')}")
+    docstring = ast.get_docstring(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))) or ""
+    return " ".join(docstring.split("\n\n")[0].split())
+
+
+def recipe_table(models: list[str] | None = None) -> str:
+    """Every model × dataset recipe with its one-paragraph description, wrapped to the terminal."""
+    available = _recipes()
+    width = max(60, shutil.get_terminal_size((100, 24)).columns)
+    lines = []
+    for model in models or sorted(available):
+        lines.append(model)
+        pad = max(len(d) for d in available[model]) + 4
+        for dataset in available[model]:
+            lines.extend(textwrap.wrap(_description(model, dataset), width=width,
+                                       initial_indent=f"  {dataset:<{pad - 2}}", subsequent_indent=" " * pad))
+    return "\n".join(lines)
+
+
 @main.command(epilog=EPILOG_RECIPE)
-@click.argument("model")
-@click.option("--data", "dataset", required=True, help="Dataset recipe: e.g. voicebank, or demo (generated, no download).")
+@click.argument("model", required=False)
+@click.option("--data", "dataset", help="Dataset recipe: e.g. voicebank, or demo (generated, no download); "
+                                        "--list shows each model's.")
+@click.option("--list", "show_list", is_flag=True,
+              help="List every recipe (model and --data) with a line on what it trains, and exit; "
+                   "with MODEL, that model's.")
 @click.option("--data-root", type=click.Path(path_type=Path),
               help="Where the real dataset lies [default: $WAVEGEN_DATA/<corpus>, then ./data/<corpus>, where "
                    "<corpus> is VoiceBank-DEMAND, VCTK-Corpus-0.92, LJSpeech-1.1, speech_commands_v0.02, mnist, "
@@ -94,9 +126,10 @@ def _recipes() -> dict[str, list[str]]:
               help="Override a config value, e.g. --set train.batch_size=32 (repeatable).")
 @click.option("--max-steps", type=click.IntRange(min=1), help="Training steps (same as --set train.max_steps=N).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), help="Where to train and run the model.")
-def recipe(model, dataset, data_root, exp_dir, overrides, max_steps, device):
+def recipe(model, dataset, show_list, data_root, exp_dir, overrides, max_steps, device):
     """Run a training recipe end to end: prepare data, train, enhance/generate, evaluate, write samples.
 
+    MODEL and --data name the recipe; `wavegen recipe --list` shows them all.
     Stages resume and skip finished work: run the same command again to
     continue an interrupted run. Everything lands in one experiment folder
     (config.json, checkpoints/, logs/, results, samples/); `wavegen publish`
@@ -104,8 +137,15 @@ def recipe(model, dataset, data_root, exp_dir, overrides, max_steps, device):
     before anything is written.
     """
     available = _recipes()
-    if model not in available:
-        raise WavegenError(f"no recipes for model {model!r} (available: {', '.join(sorted(available))})")
+    if model is not None and model not in available:
+        raise WavegenError(f"no recipes for model {model!r} (available: {', '.join(sorted(available))}; "
+                           "`wavegen recipe --list` describes them)")
+    if show_list:
+        click.echo(recipe_table([model] if model else None))
+        return
+    if model is None or dataset is None:
+        raise WavegenError("give a MODEL and --data, e.g. `wavegen recipe segan --data demo` "
+                           "(`wavegen recipe --list` shows every recipe)")
     if dataset not in available[model]:
         raise WavegenError(f"no {model} recipe for data {dataset!r} (available: {', '.join(available[model])})")
     module = importlib.import_module(f"wavegen.recipes.{model}.{dataset.replace('-', '_')}")
@@ -135,7 +175,7 @@ def publish(exp_dir, destination, overwrite):
     from wavegen.core.experiment import publish_samples
 
     copied = publish_samples(exp_dir, destination, overwrite=overwrite)
-    click.echo(f"published {len(copied)} files into {destination}")
+    click.echo(f"published {counted(len(copied), 'file')} into {destination}")
 
 
 @main.command()
