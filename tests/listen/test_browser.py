@@ -46,8 +46,10 @@ def browser():
 
 
 def _wait(driver, condition, timeout=30):
+    """Until ``condition``; an element the page replaced meanwhile (the next trial drawn) is looked up again."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
-    return WebDriverWait(driver, timeout).until(condition)
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def _visible(element_id):
@@ -59,10 +61,10 @@ def _visible(element_id):
     return check
 
 
-def _take_test(driver, port, participant, answer_trial):
+def _take_test(driver, port, participant, answer_trial, token=None):
     """Open the test, answer every trial with ``answer_trial(driver, trial_number)``; {(trial, key): answer}."""
     from selenium.webdriver.common.by import By
-    driver.get(f"http://127.0.0.1:{port}/?participant={participant}")
+    driver.get(f"http://127.0.0.1:{port}/?participant={participant}" + (f"&token={token}" if token else ""))
     _wait(driver, _visible("start")).click()
     given = {}
     seen = []
@@ -191,6 +193,24 @@ def test_ab_in_a_browser(browser, tmp_path):
     assert len(seen) == 3 and stored == given and len(rows) == 3
     assert {r["system"] for r in rows} == {"enhanced vs noisy"}
     _check_csv(test, rows, tmp_path)
+
+
+def test_a_link_with_a_token_takes_the_test_beyond_loopback(browser, tmp_path):
+    """Served for other machines: the page sends the link's token with every request (POSTs in their URL)."""
+    from selenium.webdriver.common.by import By
+    from wavegen.listen.server import participant_token
+    test = _prepared(tmp_path, "ab")
+
+    def choose(driver, trial):
+        keys = _stimulus_keys(driver)
+        for key in ("ref", *keys):
+            driver.find_element(By.ID, f"play-{key}").click()
+        return _choose(driver, keys[0])
+
+    with live_server(test, require_token=True) as port:
+        given, seen = _take_test(browser, port, "ana", choose, token=participant_token(test.secret, "ana"))
+        stored, rows = _stored(test, "ana")
+    assert len(seen) == 2 and stored == given and all(r["completed"] for r in rows)
 
 
 def test_abx_in_a_browser(browser, tmp_path):

@@ -98,3 +98,21 @@ def test_the_results_folder_is_reused_for_the_same_test_and_refused_for_another(
     with pytest.raises(WavegenError, match="not a listening-test results folder"):
         listen.open_test(samples, results=samples)
     assert len(AnswerStore(first.database).rows()) == 1
+
+
+def test_a_results_path_that_is_a_file_or_a_broken_test_is_one_line(samples, tmp_path):
+    from tests.support import assert_one_line
+    taken = tmp_path / "taken"
+    taken.write_text("my notes")
+    with pytest.raises(WavegenError) as caught:
+        listen.open_test(samples, results=taken)
+    assert_one_line(caught, str(taken), "--results")
+    assert taken.read_text() == "my notes"
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for text, needle in (("{not json", "test.json"), ("[1, 2]", "test.json"), ('{"name": "x"}', "different test")):
+        (broken / "test.json").write_text(text)
+        with pytest.raises(WavegenError) as caught:
+            listen.open_test(samples, results=broken)
+        assert_one_line(caught, needle, "--results")
+        assert (broken / "test.json").read_text() == text

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.support import assert_one_line, wavegen_cli
 from wavegen.listen.report import analyse, format_report, mean_interval, plot_report
 from wavegen.listen.store import AnswerStore, export_csv, read_csv
 
@@ -108,6 +109,7 @@ def test_report_cli_writes_table_plot_and_csv(mushra, tmp_path):
             for s in trial["stimuli"]:
                 score = {"reference": reference, "anchor-3.5kHz": 20, "noisy": 40, "enhanced": 60}[s["system"]]
                 store.answer(p, trial["name"], s["key"], s["system"], score=score + (trial is mushra.trials[1]))
+            store.complete(p, trial["name"])
     run = subprocess.run([sys.executable, "-m", "wavegen.cli", "listen", "--report", str(mushra.folder)],
                          capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
@@ -116,3 +118,71 @@ def test_report_cli_writes_table_plot_and_csv(mushra, tmp_path):
     assert enhanced.split()[2:4] == ["2", "60.5"]              # p1's 60 and 61
     for name in ("report.txt", "report.png", "answers-mushra.csv"):
         assert (mushra.folder / name).stat().st_size > 0
+
+
+def _rate(store, test, participant, trial, score, *, only=None, complete=True):
+    """``participant`` rates ``trial``'s stimuli (all, or those of the systems in ``only``) with ``score``."""
+    for s in test.trials[trial]["stimuli"]:
+        if only is None or s["system"] in only:
+            store.answer(participant, test.trials[trial]["name"], s["key"], s["system"],
+                         score=100 if s["system"] == "reference" else score)
+    if complete:
+        store.complete(participant, test.trials[trial]["name"])
+
+
+def test_the_report_counts_only_completed_trials_and_says_how_many_it_left_out(mushra, tmp_path):
+    from wavegen import listen
+    store = AnswerStore(mushra.database)
+    _rate(store, mushra, "p1", 0, 60)
+    _rate(store, mushra, "p1", 1, 60)
+    _rate(store, mushra, "p2", 0, 60)
+    _rate(store, mushra, "p2", 1, 0, only={"enhanced", "noisy"}, complete=False)     # left half-done
+    _rate(store, mushra, "p3", 0, 0, only={"enhanced"}, complete=False)              # never finished one
+    text, _ = listen.write_report(mushra.folder)
+    enhanced = next(line for line in text.splitlines() if " enhanced " in line)
+    assert enhanced.split()[2:4] == ["3", "60.0"]
+    assert text.splitlines()[0].startswith("2 participants") and "2 incomplete trials left out" in text
+    again = format_report(analyse(read_csv(mushra.folder / "answers-mushra.csv")))   # the CSV says so too
+    assert again == text
+
+
+def test_no_completed_trial_is_nothing_to_report(mushra, tmp_path):
+    from wavegen import listen
+    from wavegen.errors import WavegenError
+    _rate(AnswerStore(mushra.database), mushra, "p1", 0, 50, complete=False)
+    with pytest.raises(WavegenError) as caught:
+        listen.write_report(mushra.folder)
+    assert_one_line(caught, "no completed trials", "1 incomplete trial")
+    assert not (mushra.folder / "report.txt").exists()
+
+
+def test_a_report_into_an_explicit_folder_never_replaces_a_file_without_overwrite(mushra, tmp_path):
+    _rate(AnswerStore(mushra.database), mushra, "p1", 0, 50)
+    out = tmp_path / "rep1"
+    out.mkdir()
+    (out / "report.txt").write_text("my notes")
+    run = wavegen_cli("listen", "--report", str(mushra.folder), "-o", str(out), cwd=tmp_path)
+    assert run.returncode == 1 and run.stderr.count("\n") == 1
+    assert "report.txt already exists" in run.stderr and "--overwrite" in run.stderr
+    assert (out / "report.txt").read_text() == "my notes" and sorted(p.name for p in out.iterdir()) == ["report.txt"]
+    run = wavegen_cli("listen", "--report", str(mushra.folder), "-o", str(out), "--overwrite", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "enhanced" in (out / "report.txt").read_text() and (out / "report.png").exists()
+    for _ in range(2):                  # in the results folder its own report is regenerated
+        run = wavegen_cli("listen", "--report", str(mushra.folder), cwd=tmp_path)
+        assert run.returncode == 0, run.stderr
+
+
+def test_options_that_would_be_ignored_are_one_line_errors(samples, mushra, tmp_path):
+    cases = [
+        (["listen", str(samples), "--report", str(mushra.folder)], "one or the other"),
+        (["listen", "--report", str(mushra.folder), "--gallery"], "one or the other"),
+        (["listen", "--report", str(mushra.folder), "--type", "acr"], "--type"),
+        (["listen", str(samples), "--gallery", "--port", "9000"], "--port"),
+        (["listen", str(samples), "-o", str(tmp_path / "x")], "--out"),
+        (["listen", str(samples), "--overwrite"], "--overwrite"),
+    ]
+    for args, needle in cases:
+        run = wavegen_cli(*args, cwd=tmp_path)
+        assert run.returncode == 1 and run.stderr.count("\n") == 1 and needle in run.stderr, (args, run.stderr)
+    assert not (tmp_path / "x").exists() and not (mushra.folder / "report.txt").exists()

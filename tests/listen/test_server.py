@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
 
+import pytest
 import soundfile as sf
 
 from tests.listening import free_port, live_server, post, request, participant_session, wait_for
+from tests.support import wavegen_cli
 from wavegen import listen
 from wavegen.listen.server import participant_token
 from wavegen.listen.store import AnswerStore
@@ -155,7 +161,8 @@ def test_beyond_loopback_every_request_needs_the_participants_token(mushra):
         assert request(port, "GET", f"/audio/0/{key}?participant=ana&token={token}")[0] == 200
         answer = {"participant": "ana", "trial": 0, "stimulus": key, "score": 80}
         assert post(port, "/api/answer", answer)[0] == 403
-        assert post(port, "/api/answer", {**answer, "token": token})[0] == 200
+        assert post(port, "/api/answer", {**answer, "token": token})[0] == 403     # in the URL, read first
+        assert post(port, f"/api/answer?participant=ana&token={token}", answer)[0] == 200
         session = participant_session(port, "ana", token)
     assert all(f"token={token}" in s["audio"] for t in session["trials"] for s in t["stimuli"])
 
@@ -200,3 +207,164 @@ def test_a_server_killed_mid_test_loses_nothing_and_the_participant_resumes(samp
     assert resumed["trials"][0]["completed"] and not resumed["trials"][1]["completed"]
     assert resumed["trials"][1]["answers"] == {s["key"]: 20.0 for s in half}
     assert len(AnswerStore(tmp_path / "r" / "answers.sqlite").rows()) == len(first["stimuli"]) + 2
+
+
+# ---- every input bounded and validated (issue 23) ----
+
+def _response(sock) -> tuple[int, bytes]:
+    """(status, body) read from a raw socket until the server closes it or the body is complete."""
+    sock.setblocking(True)
+    sock.settimeout(60)
+    data = b""
+    while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + _length(data):
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        data += piece
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
+
+
+def _length(data: bytes) -> int:
+    head = data.split(b"\r\n\r\n")[0].lower()
+    found = re.search(rb"content-length: *(\d+)", head)
+    return int(found.group(1)) if found else 0
+
+
+def _stream(port, path, head: str, total: int, piece: int = 65536) -> tuple[int, bytes, int]:
+    """POST ``total`` bytes in chunks of ``piece``, sending only while the server has not answered.
+
+    Returns (status, body, bytes of the body sent): a server that reads what it
+    must not stops the client long before ``total``.
+    """
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n{head}"
+                 f"\r\n".encode())
+    chunk = f"{piece:x}\r\n".encode() + b" " * piece + b"\r\n"
+    sock.setblocking(False)
+    sent, pending = 0, b""
+    with sock:
+        while sent < total or pending:
+            readable, writable, _ = select.select([sock], [sock], [], 60)
+            if readable or not writable:
+                break
+            pending = pending or chunk
+            try:
+                done = sock.send(pending)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent, pending = sent + done, pending[done:]
+        if sent >= total:
+            sock.setblocking(True)
+            sock.sendall(b"0\r\n\r\n")   # all of it sent: end the body, hear what the server made of it
+        status, body = _response(sock)
+    return status, body, sent
+
+
+def test_a_huge_chunked_answer_is_refused_with_413_after_at_most_the_limit(mushra):
+    from wavegen.listen.server import MAX_BODY
+    total = 60 * 2 ** 20
+    with live_server(mushra) as port:
+        status, body, sent = _stream(port, "/api/answer", "Transfer-Encoding: chunked\r\n", total)
+        assert status == 413 and b"at most" in body
+        assert sent < total // 4             # the server stopped reading: the client could not send it all
+        assert post(port, "/api/answer", _ratings(mushra, 0)[0])[0] == 200      # and it still serves
+    assert MAX_BODY == 4096
+
+
+def test_the_body_reader_takes_at_most_one_piece_past_the_limit():
+    import asyncio
+
+    from starlette.requests import Request
+
+    from wavegen.listen.server import MAX_BODY, BadRequest, read_body
+    pulled = []
+
+    async def receive():
+        pulled.append(1000)
+        return {"type": "http.request", "body": b" " * 1000, "more_body": True}     # never ends
+    request = Request({"type": "http", "method": "POST", "headers": [(b"transfer-encoding", b"chunked")]},
+                      receive)
+    with pytest.raises(BadRequest) as caught:
+        asyncio.run(read_body(request))
+    assert caught.value.status == 413 and sum(pulled) <= MAX_BODY + 1000
+
+
+def test_a_content_length_past_the_limit_is_refused_before_the_body_is_sent(mushra):
+    with live_server(mushra) as port, socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"POST /api/answer HTTP/1.1\r\nHost: x\r\nContent-Length: 60000000\r\n\r\n")
+        status, body = _response(sock)       # answered without a byte of the body
+        assert status == 413 and json.loads(body)["error"]
+        assert sock.recv(10) == b""          # and the connection is closed: the body is never read
+
+
+def test_a_malformed_chunk_size_or_no_body_is_a_400(mushra):
+    with live_server(mushra) as port:
+        for chunks in (b"zz\r\n{}\r\n0\r\n\r\n", b"-5\r\n{}\r\n0\r\n\r\n", b"1" * 40 + b"\r\n{}\r\n0\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(b"POST /api/answer HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunks)
+                assert _response(sock)[0] == 400, chunks
+        with socket.create_connection(("127.0.0.1", port)) as sock:      # neither header: an empty body
+            sock.sendall(b"POST /api/answer HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, body = _response(sock)
+            assert status == 400 and b"JSON object" in body
+
+
+def test_beyond_loopback_the_token_is_checked_before_the_body_is_read(mushra):
+    token = participant_token(mushra.secret, "ana")
+    total = 60 * 2 ** 20
+    with live_server(mushra, require_token=True) as port:
+        status, _, sent = _stream(port, "/api/answer?participant=ana", "Transfer-Encoding: chunked\r\n", total)
+        assert status == 403 and sent < total // 4
+        with socket.create_connection(("127.0.0.1", port)) as sock:      # a body announced, never sent
+            sock.sendall(b"POST /api/answer?participant=ana&token=wrong HTTP/1.1\r\nHost: x\r\n"
+                         b"Content-Length: 1000\r\n\r\n")
+            assert _response(sock)[0] == 403
+        answer = {"participant": "ana", "trial": 0, "stimulus": mushra.trials[0]["stimuli"][0]["key"], "score": 80}
+        assert post(port, f"/api/answer?participant=ben&token={participant_token(mushra.secret, 'ben')}",
+                    answer)[0] == 400                                    # the body speaks for someone else
+        assert post(port, f"/api/answer?participant=ana&token={token}", answer)[0] == 200
+
+
+def test_odd_numbers_deep_nesting_and_odd_ids_are_400s_not_500s(mushra):
+    good = _ratings(mushra, 0)[0]
+    raw = [b'{"participant": "p1", "trial": 0, "stimulus": "%s", "score": %s}' % (good["stimulus"].encode(), n)
+           for n in (b"1" * 400, b"1e999", b"-1e999", b"Infinity", b"1" * 3900)]
+    raw += [b"[" * 2000 + b"]" * 2000, b'{"a": ' + b"[" * 2000 + b"]" * 2000 + b"}",
+            json.dumps({**good, "trial": 10 ** 400}).encode(), b"\xff\xfe{}", b'{"participant": "\\ud800"}',
+            *(json.dumps({**good, "participant": odd}).encode() for odd in ("p1\n", "\u2028", "\x85", " ")),
+            json.dumps({**good, "stimulus": [[[["x"]]]]}).encode()]
+    with live_server(mushra) as port:
+        for body in raw:
+            status, answer = request(port, "POST", "/api/answer", raw=body)
+            assert status == 400 and answer["error"], body[:60]
+        for query in ("participant=p1%0A", "participant=" + "%F0%9F%8E%B5" * 65, "participant=%C2%85",
+                      "participant=%E2%80%A8", "participant=%20"):
+            assert request(port, "GET", f"/api/session?{query}")[0] == 400, query
+        assert request(port, "GET", "/audio/99999999999999999999999/x?participant=p")[0] == 404
+    with live_server(mushra, require_token=True) as port:
+        for token in ("%C3%A9" * 10, "x" * 5000, ""):
+            assert request(port, "GET", f"/api/session?participant=ana&token={token}")[0] == 403, token
+    assert AnswerStore(mushra.database).rows() == []
+
+
+def test_json_nested_past_the_recursion_limit_is_a_400():
+    from wavegen.listen.server import BadRequest, parse_json
+    for body in (b"[" * 3000 + b"]" * 3000, b'{"a": ' + b"{\"a\": " * 3000 + b"1" + b"}" * 3001):
+        with pytest.raises(BadRequest) as caught:
+            parse_json(body)
+        assert caught.value.status == 400
+
+
+def test_a_port_in_use_is_one_line_before_any_invitation(samples, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        run = wavegen_cli("listen", str(samples), "--results", str(tmp_path / "r"), "--port", str(port),
+                          cwd=tmp_path)
+    assert run.returncode == 1 and "open http" not in run.stdout, run.stdout
+    assert run.stderr.strip() == f"error: port {port} on 127.0.0.1 is in use; pick another with --port"
+    assert not (tmp_path / "r").exists()                  # nothing prepared for a test that cannot be served

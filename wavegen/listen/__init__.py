@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wavegen.core.files import write_text_atomic
+from wavegen.core.files import refuse_existing, write_text_atomic
 from wavegen.errors import WavegenError
 from wavegen.listen.design import check_design, load_design
 from wavegen.listen.prepare import PreparedTest, is_results_folder, prepare_test
 from wavegen.listen.report import analyse, format_report, plot_report
 from wavegen.listen.store import AnswerStore, export_csv, read_csv
+from wavegen.words import counted
 
 
 def open_test(source: str | Path, *, kind: str | None = None, results: str | Path | None = None,
@@ -47,21 +48,40 @@ def answers_of(results: str | Path) -> tuple[list[dict], str]:
     raise WavegenError(f"{results}: expected a listening-test results folder or an answers CSV")
 
 
-def write_report(results: str | Path, out_dir: str | Path | None = None) -> tuple[str, list[Path]]:
-    """Analyse the answers; write report.txt, report.png (and, for a results folder, the answers CSV)."""
+def report_outputs(out_dir: Path, kind: str | None) -> list[Path]:
+    """The files a report writes into ``out_dir``: the table, the plot and (of a results folder) the CSV."""
+    return [out_dir / "report.txt", out_dir / "report.png", *([out_dir / f"answers-{kind}.csv"] if kind else [])]
+
+
+def default_report_folder(results: Path) -> Path:
+    """Where a report goes without ``-o``: the results folder, or ``NAME-report/`` beside an answers CSV."""
+    return results if results.is_dir() else results.with_name(f"{results.stem}-report")
+
+
+def write_report(results: str | Path, out_dir: str | Path | None = None, *,
+                 overwrite: bool = False) -> tuple[str, list[Path]]:
+    """Analyse the answers; write report.txt, report.png (and, for a results folder, the answers CSV).
+
+    Its own place (:func:`default_report_folder`) holds wavegen's derived files
+    and is regenerated; in any other ``out_dir`` an existing file is replaced
+    only with ``overwrite`` (checked before anything is written).
+    """
     results = Path(results)
     rows, name = answers_of(results)
     if not rows:
         raise WavegenError(f"{results}: no answers to report on")
-    if out_dir is None:
-        out_dir = results if results.is_dir() else results.with_name(f"{results.stem}-report")
-    out_dir = Path(out_dir)
     report = analyse(rows)
+    if not report.participants:
+        raise WavegenError(f"{results}: no completed trials to report on yet "
+                           f"({counted(report.incomplete, 'incomplete trial')} left out)")
+    test = PreparedTest.open(results) if is_results_folder(results) else None
+    own = default_report_folder(results)
+    out_dir = Path(out_dir) if out_dir is not None else own
+    outputs = report_outputs(out_dir, test.type if test else None)
+    refuse_existing(outputs, overwrite or out_dir.resolve() == own.resolve(), instead="or another -o folder")
     text = format_report(report)
-    written = [write_text_atomic(out_dir / "report.txt", text + "\n"),
-               plot_report(report, out_dir / "report.png", title=f"listening test: {name}")]
-    if is_results_folder(results):
-        test = PreparedTest.open(results)
-        written.append(export_csv(AnswerStore(test.database), out_dir / f"answers-{test.type}.csv",
-                                  test=test.name, kind=test.type))
-    return text, written
+    write_text_atomic(outputs[0], text + "\n")
+    plot_report(report, outputs[1], title=f"listening test: {name}")
+    if test is not None:
+        export_csv(AnswerStore(test.database), outputs[2], test=test.name, kind=test.type)
+    return text, outputs

@@ -2,7 +2,10 @@
 
 The page and everything it shows are written into one folder (audio and images
 copied beside the page), so it opens from disk, can be zipped or put on any
-static host, and never points back into the samples folder.
+static host, and never points back into the samples folder. Every file it is to
+write is checked first: one that exists is replaced only with ``overwrite``. Files
+of an earlier gallery that this one does not write are left alone (never
+deleted) and the page does not show them.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 
 from wavegen.audio.io import AUDIO_EXTENSIONS, read_audio
 from wavegen.audio.plots import save_spectrograms
-from wavegen.core.files import copy_file_atomic, write_text_atomic
+from wavegen.core.files import copy_file_atomic, refuse_existing, write_text_atomic
 from wavegen.errors import WavegenError
 
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
@@ -24,7 +27,7 @@ figure img{max-width:100%}figcaption{font-size:.9rem;margin-bottom:.3rem}audio{w
 pre{background:#f6f6f4;padding:.6rem;white-space:pre-wrap;font-size:.85rem}"""
 
 
-def write_gallery(samples: str | Path, out_dir: str | Path) -> Path:
+def write_gallery(samples: str | Path, out_dir: str | Path, *, overwrite: bool = False) -> Path:
     """Write ``out_dir/index.html`` for every audio file and image under ``samples``; returns the page."""
     samples, out_dir = Path(samples), Path(out_dir)
     if not samples.is_dir():
@@ -35,6 +38,12 @@ def write_gallery(samples: str | Path, out_dir: str | Path) -> Path:
              and p.suffix.lower() in (*AUDIO_EXTENSIONS, *_IMAGES)]
     if not files:
         raise WavegenError(f"{samples}: no audio files or images to show")
+    relative = {path: path.relative_to(samples).as_posix() for path in files}
+    pictures = {path: f"spectrograms/{relative[path]}.png" for path in files
+                if path.suffix.lower() in AUDIO_EXTENSIONS}
+    planned = [out_dir / "index.html", *(out_dir / "media" / r for r in relative.values()),
+               *(out_dir / p for p in pictures.values())]
+    refuse_existing(planned, overwrite, instead="or another -o folder")
     groups: dict[str, list[Path]] = defaultdict(list)
     for path in files:
         groups[path.parent.relative_to(samples).as_posix()].append(path)
@@ -46,25 +55,22 @@ def write_gallery(samples: str | Path, out_dir: str | Path) -> Path:
         if readme.is_file():
             body.append(f"<pre>{html.escape(readme.read_text())}</pre>")
         body.append('<div class="files">')
-        for path in paths:
-            relative = path.relative_to(samples).as_posix()
-            target = out_dir / "media" / relative
-            copy_file_atomic(path, target)
-            name, link = html.escape(path.name), html.escape(f"media/{relative}", quote=True)
-            if path.suffix.lower() in AUDIO_EXTENSIONS:
-                audio, rate = read_audio(path)
-                picture = f"spectrograms/{relative}.png"
-                save_spectrograms(out_dir / picture, [(path.name, audio.mean(axis=0))], rate,
-                                  max_hz=min(8000.0, rate / 2))
-                seconds = audio.shape[1] / rate
-                body.append(f'<figure><figcaption>{name} · {seconds:.2f} s · {rate} Hz</figcaption>'
-                            f'<audio controls preload="none" src="{link}"></audio>'
-                            f'<img loading="lazy" alt="spectrogram of {name}" '
-                            f'src="{html.escape(picture, quote=True)}"></figure>')
-            else:
-                body.append(f'<figure><figcaption>{name}</figcaption><img loading="lazy" alt="{name}" '
-                            f'src="{link}"></figure>')
+        body += [_figure(path, relative[path], pictures.get(path), out_dir) for path in paths]
         body.append("</div>")
     page = ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>wavegen samples</title>"
             f"<style>{STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
     return write_text_atomic(out_dir / "index.html", page)
+
+
+def _figure(path: Path, relative: str, picture: str | None, out_dir: Path) -> str:
+    """Copy one file (and draw its spectrogram, for audio) into ``out_dir``; its figure on the page."""
+    copy_file_atomic(path, out_dir / "media" / relative)
+    name, link = html.escape(path.name), html.escape(f"media/{relative}", quote=True)
+    if picture is None:
+        return f'<figure><figcaption>{name}</figcaption><img loading="lazy" alt="{name}" src="{link}"></figure>'
+    audio, rate = read_audio(path)
+    save_spectrograms(out_dir / picture, [(path.name, audio.mean(axis=0))], rate, max_hz=min(8000.0, rate / 2))
+    seconds = audio.shape[1] / rate
+    return (f'<figure><figcaption>{name} · {seconds:.2f} s · {rate} Hz</figcaption>'
+            f'<audio controls preload="none" src="{link}"></audio>'
+            f'<img loading="lazy" alt="spectrogram of {name}" src="{html.escape(picture, quote=True)}"></figure>')

@@ -44,9 +44,10 @@ class PreparedTest:
         try:
             spec = json.loads((folder / "test.json").read_text())
             secret = (folder / "secret").read_text().strip()
-        except (OSError, json.JSONDecodeError) as exc:
-            raise WavegenError(f"{folder}: not a listening-test results folder ({exc})") from None
-        return cls(folder, spec["name"], spec["type"], spec["instructions"], spec["trials"], secret)
+            return cls(folder, spec["name"], spec["type"], spec["instructions"], spec["trials"], secret)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WavegenError(f"{folder}: not a listening-test results folder ({type(exc).__name__}: "
+                               f"{exc})") from None
 
     @property
     def database(self) -> Path:
@@ -82,8 +83,10 @@ def prepare_test(design: TestDesign, folder: str | Path) -> PreparedTest:
     """Write (or reuse) the results folder for ``design``; see the module docstring."""
     folder = Path(folder)
     digest = design_digest(design)
+    if folder.exists() and not folder.is_dir():
+        raise WavegenError(f"{folder}: is a file, not a results folder; choose another --results")
     if (folder / "test.json").exists():
-        existing = json.loads((folder / "test.json").read_text())
+        existing = _read_spec(folder / "test.json")
         if existing.get("digest") != digest:
             raise WavegenError(f"{folder}: holds the answers of a different test ({existing.get('name')}); "
                                f"choose another --results folder")
@@ -108,6 +111,17 @@ def prepare_test(design: TestDesign, folder: str | Path) -> PreparedTest:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return PreparedTest.open(folder)
+
+
+def _read_spec(path: Path) -> dict:
+    """A results folder's test.json, or a one-line error: never replaced, never a traceback."""
+    try:
+        spec = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WavegenError(f"{path}: unreadable ({exc}); choose another --results folder") from None
+    if not isinstance(spec, dict):
+        raise WavegenError(f"{path}: not a listening test's description; choose another --results folder")
+    return spec
 
 
 def _prepare_trial(design: TestDesign, index: int, secret: str, folder: Path) -> dict:

@@ -1,5 +1,9 @@
 """What a listening test found: scores with 95 % confidence intervals, post-screening, AB preferences.
 
+Only completed trials count: the answers of a trial a participant left half-done
+(rows whose ``completed`` is false) are left out, and the report says how many
+such trials there were.
+
 - MUSHRA (ITU-R BS.1534-3): assessors who rate the hidden reference below 90 in
   more than 15 % of the trials they rated it are excluded (§4.1.2, post-screening),
   and the report names them and why; then per system the mean over every
@@ -21,6 +25,7 @@ from pathlib import Path
 
 from wavegen.core.files import save_figure
 from wavegen.listen.design import HIDDEN_REFERENCE
+from wavegen.words import counted
 
 REFERENCE_FLOOR, SCREENING_SHARE = 90.0, 0.15
 
@@ -32,6 +37,7 @@ class Report:
     identification: list[dict] = field(default_factory=list)  # {pair, n, correct, share, low, high, p}
     excluded: dict[str, str] = field(default_factory=dict)  # participant → reason
     participants: int = 0
+    incomplete: int = 0                                     # (participant, trial) pairs left half-done
 
 
 def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:
@@ -62,9 +68,17 @@ def post_screening(rows: list[dict]) -> dict[str, str]:
     return excluded
 
 
+def completed_rows(rows: list[dict]) -> tuple[list[dict], int]:
+    """(the rows of completed trials, how many (participant, trial) were left incomplete); no flag: complete."""
+    complete = [r for r in rows if r.get("completed", True)]
+    return complete, len({(r["participant"], r["trial"]) for r in rows if not r.get("completed", True)})
+
+
 def analyse(rows: list[dict]) -> Report:
     from scipy.stats import binomtest
-    report = Report(excluded=post_screening(rows), participants=len({r["participant"] for r in rows}))
+    rows, incomplete = completed_rows(rows)
+    report = Report(excluded=post_screening(rows), participants=len({r["participant"] for r in rows}),
+                    incomplete=incomplete)
     kept = [r for r in rows if r["participant"] not in report.excluded]
     by_system: dict[tuple[str, str], list[float]] = defaultdict(list)
     choices: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -99,7 +113,10 @@ def analyse(rows: list[dict]) -> Report:
 
 
 def format_report(report: Report) -> str:
-    lines = [f"{report.participants} participant(s), {len(report.excluded)} excluded by post-screening"]
+    lines = [f"{counted(report.participants, 'participant')}, {len(report.excluded)} excluded by post-screening"]
+    if report.incomplete:
+        lines.append(f"{counted(report.incomplete, 'incomplete trial')} left out (answered in part, never "
+                     f"completed)")
     for participant, why in sorted(report.excluded.items()):
         lines.append(f"  excluded {participant!r}: {why}")
     if report.scores:

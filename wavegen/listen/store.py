@@ -4,14 +4,17 @@ One row per (participant, trial, stimulus): a later answer to the same stimulus
 replaces the earlier one (a participant moving a slider again), so however many
 times and however concurrently answers arrive, each is stored once. A trial is
 marked complete when the participant moves on; a returning participant resumes
-at their first incomplete trial. The database is in WAL mode with full
-synchronisation: a killed server or a closed browser loses nothing committed.
+at their first incomplete trial. Every row says whether its trial was completed
+(the CSV's ``completed`` column): a report counts only completed trials. The
+database is in WAL mode with full synchronisation: a killed server or a closed
+browser loses nothing committed.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import sqlite3
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
@@ -19,6 +22,7 @@ from pathlib import Path
 
 from wavegen.core.files import write_text_atomic
 from wavegen.errors import WavegenError
+from wavegen.listen.design import TYPES
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS participants (
@@ -42,7 +46,8 @@ CREATE TABLE IF NOT EXISTS completed (
     PRIMARY KEY (participant, trial)
 );
 """
-CSV_COLUMNS = ("test", "type", "participant", "trial", "system", "score", "choice", "answered_at")
+CSV_COLUMNS = ("test", "type", "participant", "trial", "system", "score", "choice", "answered_at", "completed")
+OPTIONAL_COLUMNS = {"test", "answered_at", "completed"}   # a hand-made CSV without "completed": all complete
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "|", "%")
 
 
@@ -109,12 +114,14 @@ class AnswerStore:
             return {t for (t,) in db.execute("SELECT trial FROM completed WHERE participant=?", (participant,))}
 
     def rows(self) -> list[dict]:
-        """Every answer, ordered by participant, trial and system."""
+        """Every answer, ordered by participant, trial and system; ``completed``: was its trial completed?"""
         with self._connect() as db:
             db.row_factory = sqlite3.Row
-            return [dict(r) for r in db.execute(
-                "SELECT participant, trial, system, score, choice, answered_at FROM answers "
-                "ORDER BY participant, trial, system")]
+            return [{**r, "completed": bool(r["completed"])} for r in db.execute(
+                "SELECT a.participant, a.trial, a.system, a.score, a.choice, a.answered_at, "
+                "c.trial IS NOT NULL AS completed FROM answers a LEFT JOIN completed c "
+                "ON a.participant = c.participant AND a.trial = c.trial "
+                "ORDER BY a.participant, a.trial, a.system")]
 
 
 def spreadsheet_safe(text: str) -> str:
@@ -135,7 +142,8 @@ def export_csv(store: AnswerStore, path: str | Path, *, test: str, kind: str) ->
         score = "" if row["score"] is None else f"{row['score']:g}"
         writer.writerow([spreadsheet_safe(test), kind, spreadsheet_safe(row["participant"]),
                          spreadsheet_safe(row["trial"]), spreadsheet_safe(row["system"]), score,
-                         spreadsheet_safe(row["choice"] or ""), row["answered_at"]])
+                         spreadsheet_safe(row["choice"] or ""), row["answered_at"],
+                         "yes" if row["completed"] else "no"])
     return write_text_atomic(path, buffer.getvalue())
 
 
@@ -145,18 +153,43 @@ def read_csv(path: str | Path) -> list[dict]:
     try:
         with path.open(newline="") as f:
             reader = csv.DictReader(f)
-            missing = set(CSV_COLUMNS) - {"answered_at", "test"} - set(reader.fieldnames or [])
+            missing = set(CSV_COLUMNS) - OPTIONAL_COLUMNS - set(reader.fieldnames or [])
             if missing:
                 raise WavegenError(f"{path}: not an answers CSV: missing columns {', '.join(sorted(missing))}")
             rows = []
             for line, row in enumerate(reader, start=2):
                 text = {k: from_spreadsheet_safe(row.get(k) or "")
                         for k in ("participant", "trial", "system", "choice")}
-                try:
-                    score = float(row["score"]) if row["score"] not in ("", None) else None
-                except ValueError:
-                    raise WavegenError(f"{path}: line {line}: score {row['score']!r} is not a number") from None
-                rows.append({**text, "type": row["type"], "score": score})
+                rows.append({**text, "type": _kind(path, line, row["type"]),
+                             "score": _score(path, line, row["score"]),
+                             "completed": _completed(path, line, row.get("completed"))})
             return rows
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise WavegenError(f"{path}: cannot read the answers ({exc})") from None
+
+
+def _kind(path: Path, line: int, value: str | None) -> str:
+    if value not in TYPES:
+        raise WavegenError(f"{path}: line {line}: type {value!r} is not one of {', '.join(TYPES)}")
+    return value
+
+
+def _score(path: Path, line: int, value: str | None) -> float | None:
+    if value in ("", None):
+        return None
+    try:
+        score = float(value)
+    except ValueError:
+        score = math.nan
+    if not math.isfinite(score):
+        raise WavegenError(f"{path}: line {line}: score {value!r} is not a number")
+    return score
+
+
+def _completed(path: Path, line: int, value: str | None) -> bool:
+    """The ``completed`` column: yes / no; a CSV without it counts every answer as completed."""
+    if value is None or value.strip().lower() in ("yes", "true", "1", ""):
+        return True
+    if value.strip().lower() in ("no", "false", "0"):
+        return False
+    raise WavegenError(f"{path}: line {line}: completed {value!r}: expected yes or no")

@@ -16,10 +16,17 @@ function status(text, isError) {
   $("status").className = isError ? "error" : "";
 }
 
+function credentials() {
+  const params = new URLSearchParams({ participant: state.participant });
+  if (state.token) params.set("token", state.token);
+  return params;
+}
+
 async function api(path, body) {
-  const response = await fetch(path, body === undefined ? {} : {
+  // A POST names its participant (and token) in the URL: the server checks them before reading the body.
+  const response = await fetch(body === undefined ? path : `${path}?${credentials()}`, body === undefined ? {} : {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ participant: state.participant, token: state.token, ...body }) });
+    body: JSON.stringify({ participant: state.participant, ...body }) });
   const data = await response.json().catch(() => ({}));
   if (!response.ok) throw new Error(data.error || `${response.status} ${response.statusText}`);
   return data;
@@ -27,10 +34,8 @@ async function api(path, body) {
 
 async function start() {
   state.context = state.context || new AudioContext();
-  const params = new URLSearchParams({ participant: state.participant });
-  if (state.token) params.set("token", state.token);
   try {
-    state.session = await api(`/api/session?${params}`);
+    state.session = await api(`/api/session?${credentials()}`);
   } catch (error) {
     status(error.message, true);
     $("welcome").hidden = false;
