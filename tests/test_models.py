@@ -91,3 +91,15 @@ def test_evaluate_generation_refuses_a_judge_of_the_other_domain_before_reading_
     assert run.stderr.strip() == (f"error: --classifier {judge}: an image_classifier checkpoint cannot judge what "
                                   "a wavegan makes (train an audio_classifier with `wavegen recipe classifier` on "
                                   "the generator's data)")
+
+
+@pytest.mark.parametrize("path, message", [
+    (None, "path: expected a checkpoint path (a str or pathlib.Path), got NoneType"),
+    (b"model.safetensors", "path: expected a checkpoint path (a str or pathlib.Path), got bytes"),
+    ("missing.safetensors", "missing.safetensors: no such checkpoint file"),
+])
+def test_wavegen_load_names_a_wrong_or_missing_path_in_one_line(tmp_path, monkeypatch, path, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises((TypeError, WavegenError)) as refused:
+        wavegen.load(path)
+    assert str(refused.value) == message

@@ -10,6 +10,7 @@ name and its recipe's name: ``wavegen/audio/segan/`` is ``segan``, trained by
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import torch
@@ -41,7 +42,13 @@ CLASSIFIERS = (AudioClassifier, ImageClassifier)
 
 
 def load(path: str | Path, *, device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild a model from a wavegen checkpoint file alone (see :mod:`wavegen.core.checkpoint`), in eval mode."""
+    """Rebuild a model from a wavegen checkpoint file alone (see :mod:`wavegen.core.checkpoint`), in eval mode.
+
+    ``path`` is a str or :class:`~pathlib.Path` (anything else: a one-line :class:`TypeError`); a missing,
+    foreign or damaged file is a one-line :class:`~wavegen.errors.CheckpointError`.
+    """
+    if not isinstance(path, (str, os.PathLike)) or isinstance(os.fspath(path), bytes):
+        raise TypeError(f"path: expected a checkpoint path (a str or pathlib.Path), got {type(path).__name__}")
     return checkpoint.load(path, device=device)
 
 

@@ -371,3 +371,59 @@ def test_enhance_command_uses_the_checkpoints_attenuation_limit_unless_told(tmp_
                       "--attenuation-limit", "-3", cwd=tmp_path)
     assert bad.returncode == 2 and "expected a positive number of dB or 'none', got '-3'" in bad.stderr
     assert not (tmp_path / "bad").exists()
+
+
+# ---------------------------------------------------------------- the Python API against odd arguments
+
+@pytest.mark.parametrize("as_given", [str, lambda p: p], ids=["str", "Path"])
+def test_enhance_files_takes_one_folder_or_file_as_well_as_a_list(model, tmp_path, as_given):
+    """wavegen.enhance_files(model, "noisy_dir", "out") iterated the string character by character."""
+    import wavegen
+    folder = tmp_path / "noisy_dir"
+    write(folder / "a.wav", 0.2, 16000)
+    write(folder / "sub" / "b.wav", 0.2, 16000)
+    results = wavegen.enhance_files(model, as_given(folder), as_given(tmp_path / "out"))
+    assert all(r.ok for r in results)
+    assert sorted(str(r.output.relative_to(tmp_path / "out")) for r in results) == ["a.wav", "sub/b.wav"]
+    single = wavegen.enhance_files(model, as_given(folder / "a.wav"), tmp_path / "single")
+    assert [r.output.name for r in single] == ["a.wav"]
+
+
+@pytest.mark.parametrize("inputs, message", [
+    (b"noisy_dir", "inputs: expected a path or a list of paths (str or pathlib.Path), got bytes"),
+    (5, "inputs: expected a path or a list of paths (str or pathlib.Path), got int"),
+    (["a.wav", None], "inputs[1]: expected a path (a str or pathlib.Path), got NoneType"),
+    ([b"a.wav"], "inputs[0]: expected a path (a str or pathlib.Path), got bytes"),
+], ids=["bytes", "int", "None-in-list", "bytes-in-list"])
+def test_enhance_files_refuses_what_is_not_paths_in_one_line_before_any_work(model, tmp_path, inputs, message):
+    with pytest.raises(TypeError) as refused:
+        enhance_files(model, inputs, tmp_path / "out")
+    assert str(refused.value) == message
+    assert not (tmp_path / "out").exists()
+
+
+def test_enhance_file_and_files_name_a_wrong_model_or_path_argument(model, tmp_path):
+    src = write(tmp_path / "a.wav", 0.2, 16000)
+    cases = [
+        (lambda: enhance_file("model.safetensors", src, tmp_path / "o.wav"),
+         TypeError, "model: got the path 'model.safetensors', not a model; load it first with "
+                    "wavegen.load('model.safetensors')"),
+        (lambda: enhance_files(None, [src], tmp_path / "out"),
+         TypeError, "model: expected a model from wavegen.load, got NoneType"),
+        (lambda: enhance_file(model, None, tmp_path / "o.wav"),
+         TypeError, "input_path: expected a path (a str or pathlib.Path), got NoneType"),
+        (lambda: enhance_file(model, src, 3),
+         TypeError, "output_path: expected a path (a str or pathlib.Path), got int"),
+        (lambda: enhance_files(model, [src], None),
+         TypeError, "output_dir: expected a path (a str or pathlib.Path), got NoneType"),
+        (lambda: enhance_file(model, tmp_path, tmp_path / "o.wav"),
+         WavegenError, f"{tmp_path}: is a folder; enhance_files enhances the files in a folder"),
+        (lambda: enhance_file(model, tmp_path / "missing.wav", tmp_path / "o.wav"),
+         AudioFileError, f"{tmp_path / 'missing.wav'}: no such file"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error) as refused:
+            call()
+        assert str(refused.value) == message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
+

@@ -234,10 +234,46 @@ def test_csv_whose_folder_cannot_be_created_is_refused_before_scoring(folders, t
 def test_csv_inside_the_estimate_folder_is_fine_and_is_not_read_as_audio(folders):
     clean, enhanced = folders
     first = evaluate_folders(clean, enhanced, csv_path=enhanced / "scores.csv")
-    second = evaluate_folders(clean, enhanced, csv_path=enhanced / "scores.csv")
+    second = evaluate_folders(clean, enhanced, csv_path=enhanced / "scores.csv", overwrite=True)
     assert list(first.scores) == list(second.scores) == ["a.wav", "sub/b.wav"]
     assert first.problems == second.problems
     assert (enhanced / "scores.csv").read_text().startswith("file,pesq,")
+
+
+def test_an_existing_csv_is_replaced_only_with_overwrite_checked_before_scoring(folders, tmp_path):
+    """`wavegen evaluate --csv scores.csv` replaced an existing CSV without asking."""
+    clean, enhanced = folders
+    kept = tmp_path / "scores.csv"
+    kept.write_text("my earlier scores\n")
+    with pytest.raises(WavegenError) as caught:
+        evaluate_folders(clean, enhanced, csv_path=kept, progress=no_progress_expected)
+    assert str(caught.value) == f"{kept} already exists; use --overwrite to replace it, or another --csv file"
+    assert kept.read_text() == "my earlier scores\n"
+    result = evaluate_folders(clean, enhanced, csv_path=kept, overwrite=True)
+    assert result.csv_path == kept and kept.read_text().startswith("file,pesq,")
+    with pytest.raises(WavegenError, match="is an input file"):           # never an input, even with overwrite
+        evaluate_folders(clean, enhanced, csv_path=clean / "a.wav", overwrite=True, progress=no_progress_expected)
+
+
+def test_the_evaluate_command_asks_before_replacing_a_csv(folders, tmp_path):
+    from tests.support import wavegen_cli
+    clean, enhanced = folders
+    kept = tmp_path / "scores.csv"
+    kept.write_text("mine\n")
+    command = ["evaluate", "--reference", str(clean), "--estimate", str(enhanced), "--csv", str(kept)]
+    refused = wavegen_cli(*command, cwd=tmp_path)
+    assert refused.returncode == 1 and kept.read_text() == "mine\n"
+    assert refused.stderr.strip() == (f"error: {kept} already exists; use --overwrite to replace it, "
+                                      "or another --csv file")
+    replaced = wavegen_cli(*command, "--overwrite", cwd=tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    assert kept.read_text().startswith("file,pesq,")
+
+
+def test_counts_in_messages_are_singular_for_one():
+    from wavegen.audio.evaluate import _partial_mean_notes
+    assert _partial_mean_notes({"pesq": 0}, 1) == ["pesq: no mean (not finite for the one file)"]
+    assert _partial_mean_notes({"pesq": 0}, 2) == ["pesq: no mean (not finite for any of the 2 files)"]
 
 
 # --------------------------------------------------------------------------- honest means

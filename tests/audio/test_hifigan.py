@@ -267,3 +267,65 @@ def test_long_inputs_vocoded_in_chunks_equal_one_call():
     chunked = model.vocode(mel, chunk_frames=40)
     assert chunked.shape == whole.shape == (2, 150 * 256)
     assert torch.allclose(chunked, whole, atol=1e-5)
+
+
+# ---------------------------------------------------------------- odd input to `wavegen vocode` and `sample --mel-from`
+
+def test_an_audio_classifier_is_not_a_vocoder_and_says_so_in_one_line(tmp_path):
+    """`wavegen vocode` took a classifier (it has a mel front end) and died with an AttributeError."""
+    from wavegen.audio.capabilities import Vocoder
+    from wavegen.audio.classifier import AudioClassifier
+    from wavegen.models import load_for
+    classifier = AudioClassifier(labels=["yes", "no"], channels=[4, 4], embedding=8)
+    assert classifier.mel is not None and not Vocoder.offered_by(classifier)
+    path = save_checkpoint(tmp_path / "classifier.safetensors", classifier)
+    with pytest.raises(WavegenError) as refused:
+        load_for(path, Vocoder)
+    assert str(refused.value) == f"{path}: an audio_classifier checkpoint cannot vocode; it can classify"
+    source = tmp_path / "speech.wav"
+    sf.write(str(source), speech_like(0.2), 16000)
+    for call in (lambda: vocode_file(classifier, source, tmp_path / "out.wav"),
+                 lambda: write_samples(classifier, tmp_path / "out", SampleRequest(mel_from=source))):
+        with pytest.raises(WavegenError, match="an audio_classifier checkpoint cannot vocode; it can classify"):
+            call()
+    run = cli("vocode", "-c", str(path), str(source), "-o", str(tmp_path / "out.wav"), cwd=tmp_path)
+    assert run.returncode == 1
+    assert run.stderr.strip() == f"error: {path}: an audio_classifier checkpoint cannot vocode; it can classify"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["classifier.safetensors", "speech.wav"]
+
+
+def test_sample_mel_from_refuses_to_replace_either_file_and_a_folder_in_the_way(tiny, tmp_path):
+    source = tmp_path / "speech.wav"
+    sf.write(str(source), speech_like(0.1), RATE)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "speech-vocoded.png").write_bytes(b"my picture")
+    with pytest.raises(WavegenError) as refused:
+        write_samples(tiny, out, SampleRequest(mel_from=source))
+    assert str(refused.value) == (f"{out / 'speech-vocoded.png'} already exists (1 of 2 files); use --overwrite to "
+                                  "replace, or another -o folder")
+    assert sorted(p.name for p in out.iterdir()) == ["speech-vocoded.png"]
+    (out / "speech-vocoded.png").unlink()
+    (out / "speech-vocoded.png").mkdir()
+    with pytest.raises(WavegenError, match="a folder is in the way"):
+        write_samples(tiny, out, SampleRequest(mel_from=source, overwrite=True))
+    for request, message in [(SampleRequest(mel_from=source, count=0), "-n must be at least 1, got 0"),
+                             (SampleRequest(mel_from=source, temperature=float("inf")), "--temperature must be a "
+                                                                                         "positive number, got inf")]:
+        with pytest.raises(WavegenError, match=message):
+            write_samples(tiny, tmp_path / "none", request)
+    assert not (tmp_path / "none").exists()
+
+
+def test_vocode_refuses_to_replace_an_output_and_a_folder_in_the_way(tiny, tmp_path):
+    source = tmp_path / "speech.wav"
+    sf.write(str(source), speech_like(0.1), RATE)
+    (tmp_path / "out.wav").write_bytes(b"mine")
+    with pytest.raises(WavegenError) as refused:
+        vocode_file(tiny, source, tmp_path / "out.wav")
+    assert str(refused.value) == f"{tmp_path / 'out.wav'} already exists; use --overwrite to replace it"
+    assert (tmp_path / "out.wav").read_bytes() == b"mine"
+    (tmp_path / "folder.wav").mkdir()
+    with pytest.raises(WavegenError, match="is a folder"):
+        vocode_file(tiny, source, tmp_path / "folder.wav", overwrite=True)
+    assert vocode_file(tiny, source, tmp_path / "out.wav", overwrite=True).read_bytes() != b"mine"

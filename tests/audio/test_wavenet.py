@@ -197,3 +197,47 @@ def test_checkpoint_round_trip_keeps_conditioning_and_speaker_names(tmp_path):
     draws = make_draws(2, 16, 1, seed=0)
     assert torch.equal(generate(model, draws, speaker=speaker, mel=mel),
                        generate(loaded, draws, speaker=speaker, mel=mel))
+
+
+# ---------------------------------------------------------------- wavegen sample: odd requests
+
+def _sample(folder, **request):
+    from wavegen.audio.wavenet.generate import SampleRequest, write_samples
+    return write_samples(tiny(), folder, SampleRequest(**{"seconds": 0.002, "path": "cached", **request}))
+
+
+def test_sample_overwrite_with_fewer_files_removes_the_rest_of_the_earlier_run_only(tmp_path):
+    """--overwrite -n 1 over an -n 3 run left the two older files beside the new one."""
+    _sample(tmp_path, count=3)
+    for name in ("sample-seed0-t0.5-2.wav", "sample-seed1-2.wav", "p225-seed0-2.wav", "sample-seed0-2.flac"):
+        (tmp_path / name).write_bytes(b"another run")
+    again = _sample(tmp_path, count=1, overwrite=True)
+    assert [p.name for p in again] == ["sample-seed0-0.wav"]
+    assert [p.name for p in again.removed] == ["sample-seed0-1.wav", "sample-seed0-2.wav"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p225-seed0-2.wav", "sample-seed0-0.wav",
+                                                          "sample-seed0-2.flac", "sample-seed0-t0.5-2.wav",
+                                                          "sample-seed1-2.wav"]
+
+
+@pytest.mark.parametrize("request_, message", [
+    ({"temperature": math.inf}, "--temperature must be a positive number, got inf"),
+    ({"temperature": math.nan}, "--temperature must be a positive number, got nan"),
+    ({"count": 0}, "-n must be at least 1, got 0"),
+    ({"count": -2}, "-n must be at least 1, got -2"),
+    ({"seconds": math.inf}, "--seconds must be a positive number, got inf"),
+    ({"count": 1001}, "more than 1000 samples or 1 GB of output in one run needs --many"),
+    ({"seconds": 40000.0}, "-n 1: 1 sample (about 1.28 GB)"),
+], ids=["inf", "nan", "zero", "negative", "endless", "many-files", "huge-file"])
+def test_sample_refuses_odd_requests_in_one_line_before_any_work(tmp_path, request_, message):
+    with pytest.raises(WavegenError) as refused:
+        _sample(tmp_path / "out", **request_)
+    assert message in str(refused.value) and "\n" not in str(refused.value)
+    assert not (tmp_path / "out").exists()
+
+
+def test_sample_file_names_keep_a_speakers_letters(tmp_path):
+    from wavegen.audio.wavenet.generate import SampleRequest, write_samples
+    model = tiny(speakers=2, speaker_names=["Zoë", "a/b"])
+    names = [write_samples(model, tmp_path, SampleRequest(seconds=0.002, path="cached", speaker=s))[0].name
+             for s in ("Zoë", "a/b")]
+    assert names == ["Zoë-seed0-0.wav", "a_b-seed0-0.wav"]

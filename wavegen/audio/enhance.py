@@ -27,6 +27,7 @@ generator batches (:class:`~wavegen.audio.enhance_stream.WindowRunner`).
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ from wavegen.audio.enhance_stream import (DC_BLOCK_HZ, DEFAULT_TILING, HALF_OVER
                                           EnhanceStream, Tiling, WindowRunner)
 from wavegen.audio.io import AUDIO_EXTENSIONS, audio_info, find_audio_files
 from wavegen.core.capabilities import require
-from wavegen.core.files import atomic_output
+from wavegen.core.files import atomic_output, refuse_existing
 from wavegen.errors import AudioFileError, WavegenError
 
 log = logging.getLogger(__name__)
@@ -84,10 +85,15 @@ def enhance_file(model, input_path: str | Path, output_path: str | Path, *, devi
     output without ``overwrite``. ``tiling`` says how windows are cut and
     joined (:class:`Tiling`); ``precision`` is the generator's arithmetic:
     ``auto`` (bfloat16 on CPUs that compute it natively, float32 elsewhere),
-    ``float32`` or ``bfloat16``.
+    ``float32`` or ``bfloat16``. A ``model`` that is not a loaded model (a
+    path, say) or a path that is neither a str nor a :class:`~pathlib.Path`
+    raises a one-line :class:`TypeError`; a folder as input, a
+    :class:`WavegenError` (:func:`enhance_files` takes folders).
     """
     check_enhancement_model(model)
-    input_path, output_path = Path(input_path), Path(output_path)
+    input_path, output_path = as_path(input_path, "input_path"), as_path(output_path, "output_path")
+    if input_path.is_dir():
+        raise WavegenError(f"{input_path}: is a folder; enhance_files enhances the files in a folder")
     _refuse_overwrite(output_path, [input_path], overwrite)
     runner = WindowRunner(model, device, batch_size, precision)
     job = _file_job(model, input_path, output_path, seed=seed, block_seconds=block_seconds, progress=progress,
@@ -98,15 +104,18 @@ def enhance_file(model, input_path: str | Path, output_path: str | Path, *, devi
     return outcome
 
 
-def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *,
+def enhance_files(model, inputs: str | Path | Iterable[str | Path], output_dir: str | Path, *,
                   device: str | torch.device = "cpu", batch_size: int = 16, seed: int = 0,
                   block_seconds: float = 30.0, progress: ProgressCallback | None = None,
                   overwrite: bool = False, tiling: Tiling = DEFAULT_TILING,
                   precision: str = "auto") -> list[EnhanceResult]:
     """Enhance files and folders (recursively: .wav .flac .ogg) into ``output_dir``.
 
-    A file given directly is written as ``output_dir/<name>``, a file found in
-    a given folder as ``output_dir/<path relative to that folder>``; a name
+    ``inputs`` is one path (a str or :class:`~pathlib.Path`: a file or a
+    folder) or an iterable of them; anything else (bytes, a number, a list
+    holding something other than paths) raises a one-line :class:`TypeError`
+    before any work. A file given directly is written as ``output_dir/<name>``,
+    a file found in a given folder as ``output_dir/<path relative to that folder>``; a name
     whose suffix is not a format we write (e.g. .mp3) gets ``.wav``. A file
     that cannot be read or written gets an error in its result and the others
     are still processed. Raises :class:`WavegenError`, before writing anything,
@@ -120,11 +129,11 @@ def enhance_files(model, inputs: Iterable[str | Path], output_dir: str | Path, *
     :func:`enhance_file`.
     """
     check_enhancement_model(model)
-    output_dir = Path(output_dir)
+    inputs, output_dir = as_inputs(inputs), as_path(output_dir, "output_dir")
     if output_dir.exists() and not output_dir.is_dir():
         raise WavegenError(f"{output_dir}: is a file, not a folder (give a folder for the enhanced files)")
     jobs: list[tuple[Path, Path | None, WavegenError | None]] = []
-    for item in map(Path, inputs):
+    for item in inputs:
         if item.is_dir():
             for path in find_audio_files([item]):
                 jobs.append((path, _output_name(output_dir / path.relative_to(item)), None))
@@ -181,8 +190,35 @@ def enhance_waveform(model, audio: np.ndarray | torch.Tensor, sample_rate: int, 
 
 
 def check_enhancement_model(model) -> None:
-    """A clear error for a model that is not a speech-enhancement model (e.g. a WaveNet checkpoint)."""
+    """A clear error for a model that is not a speech-enhancement model (e.g. a WaveNet checkpoint).
+
+    A path given for the model, or anything but a model, is a one-line :class:`TypeError`.
+    """
+    if isinstance(model, (str, bytes, os.PathLike)):
+        raise TypeError(f"model: got the path {os.fsdecode(model)!r}, not a model; load it first with "
+                        f"wavegen.load({os.fsdecode(model)!r})")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model: expected a model from wavegen.load, got {type(model).__name__}")
     require(model, Enhancer, "enhancement needs a speech enhancer such as a SEGAN checkpoint")
+
+
+def as_path(value, name: str) -> Path:
+    """``value`` (a str or :class:`os.PathLike`) as a Path; a one-line :class:`TypeError` naming ``name`` otherwise."""
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str):
+            return Path(path)
+    raise TypeError(f"{name}: expected a path (a str or pathlib.Path), got {type(value).__name__}")
+
+
+def as_inputs(inputs) -> list[Path]:
+    """:func:`enhance_files`' ``inputs``: one path (a file or a folder) or an iterable of paths, as a list."""
+    if isinstance(inputs, (str, os.PathLike)):
+        return [as_path(inputs, "inputs")]
+    if isinstance(inputs, (bytes, bytearray)) or not isinstance(inputs, Iterable):
+        raise TypeError(f"inputs: expected a path or a list of paths (str or pathlib.Path), "
+                        f"got {type(inputs).__name__}")
+    return [as_path(item, f"inputs[{i}]") for i, item in enumerate(inputs)]
 
 
 def _output_name(path: Path) -> Path:
@@ -278,10 +314,7 @@ def _refuse_overwrite_all(outputs: list[Path], inputs: list[Path], overwrite: bo
         if target.is_dir():
             raise WavegenError(f"{out}: a folder is in the way of this output")
         seen.add(target)
-    existing = [out for out in outputs if out.exists()]
-    if existing and not overwrite:
-        raise WavegenError(f"{existing[0]} already exists ({len(existing)} of {len(outputs)} outputs); "
-                           f"use --overwrite to replace, or another output folder")
+    refuse_existing(outputs, overwrite, instead="or another output folder")
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

@@ -15,7 +15,8 @@ is named per file among the problems, and is left out of that metric's mean;
 problem line says so wherever that is fewer than all scored files.
 
 The CSV path is checked before anything is scored: a bad one is refused
-rather than discovered after the work, and it may never replace an input.
+rather than discovered after the work, it may never replace an input, and it
+replaces an existing file only with ``overwrite``.
 
 Multi-channel files are mixed to mono (the mean of the channels) before
 scoring, and that is noted among the problems.
@@ -35,8 +36,9 @@ import numpy as np
 
 from wavegen.audio.io import AUDIO_EXTENSIONS, find_audio_files, read_audio, resample
 from wavegen.audio.metrics import METRIC_NAMES, evaluate_pair_with_reasons
-from wavegen.core.files import atomic_output
+from wavegen.core.files import atomic_output, refuse_existing
 from wavegen.errors import WavegenError
+from wavegen.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +67,7 @@ class EvaluationResult:
 
 
 def evaluate_folders(reference_dir: str | Path, estimate_dir: str | Path, *,
-                     csv_path: str | Path | None = None,
+                     csv_path: str | Path | None = None, overwrite: bool = False,
                      progress: Progress | None = None,
                      max_length_mismatch_fraction: float = 0.01,
                      max_length_mismatch_seconds: float = 0.02) -> EvaluationResult:
@@ -79,7 +81,8 @@ def evaluate_folders(reference_dir: str | Path, estimate_dir: str | Path, *,
     ``csv_path``, when given, receives one row per scored file, raw values
     included (``nan``, ``inf``), written atomically; it may lie in either
     folder (only audio files are read there) but may not be a folder, end in
-    an audio suffix, or be (or link to) any audio file in either folder.
+    an audio suffix, or be (or link to) any audio file in either folder, and
+    it replaces an existing file only with ``overwrite``.
     ``progress`` wraps the loop over pairs, e.g. ``tqdm``.
 
     Raises :class:`WavegenError` when a folder is missing, the CSV path is
@@ -92,13 +95,13 @@ def evaluate_folders(reference_dir: str | Path, estimate_dir: str | Path, *,
     result = EvaluationResult(reference_dir, estimate_dir)
     reference_files, estimate_files = find_audio_files([reference_dir]), find_audio_files([estimate_dir])
     if csv_path is not None:
-        check_csv_path(csv_path, [*reference_files, *estimate_files])
+        check_csv_path(csv_path, [*reference_files, *estimate_files], overwrite)
     references = _files_by_key(reference_dir, reference_files, result.problems)
     estimates = _files_by_key(estimate_dir, estimate_files, result.problems)
     matched = sorted(references.keys() & estimates.keys())
     if not matched:
         raise WavegenError(f"no audio files in {estimate_dir} match any in {reference_dir} "
-                           f"(found {len(estimates)} and {len(references)} files; "
+                           f"(found {counted(len(estimates), 'file')} and {counted(len(references), 'file')}; "
                            f"files pair up by their path relative to each folder)")
     for key in sorted(references.keys() - estimates.keys()):
         result.problems.append(f"{_relative(references[key], reference_dir)}: no estimate; skipped")
@@ -122,14 +125,15 @@ def evaluate_folders(reference_dir: str | Path, estimate_dir: str | Path, *,
     return result
 
 
-def check_csv_path(csv_path: str | Path, inputs: Iterable[Path]) -> None:
+def check_csv_path(csv_path: str | Path, inputs: Iterable[Path], overwrite: bool = False) -> None:
     """Refuse (:class:`WavegenError`, one line) a CSV path that would cost data or fail late.
 
     Refused: an existing folder; any existing file that is one of ``inputs``
     however it is reached (same path, a symbolic link, a hard link, a link to
     a folder: all have the input's device and inode); a name ending in an
     audio suffix (it could be an input, and would be read as one by the next
-    evaluation of that folder); a path whose folder cannot be created.
+    evaluation of that folder); any other existing file unless ``overwrite``;
+    a path whose folder cannot be created.
     """
     csv_path = Path(csv_path)
     if csv_path.is_dir():
@@ -152,6 +156,7 @@ def check_csv_path(csv_path: str | Path, inputs: Iterable[Path]) -> None:
                 raise WavegenError(f"{csv_path}: {described}; the CSV would replace it")
     if csv_path.suffix.lower() in AUDIO_EXTENSIONS:
         raise WavegenError(f"{csv_path}: the CSV's name ends in an audio suffix ({csv_path.suffix}); use .csv")
+    refuse_existing([csv_path], overwrite, instead="or another --csv file")
     _check_folder_can_hold(csv_path)
 
 
@@ -197,7 +202,7 @@ def _score_pair(name: str, reference_path: Path, estimate_path: Path,
     if difference:
         fraction, seconds = tolerance
         allowed = max(fraction * len(reference), seconds * reference_rate)
-        described = (f"lengths differ by {difference} samples ({1000 * difference / reference_rate:.1f} ms; "
+        described = (f"lengths differ by {counted(difference, 'sample')} ({1000 * difference / reference_rate:.1f} ms; "
                      f"reference {len(reference)}, estimate {len(estimate)})")
         if difference > allowed:
             problems.append(f"{name}: {described}; skipped")
@@ -256,7 +261,8 @@ def _partial_mean_notes(counts: Mapping[str, int], total: int) -> list[str]:
     notes = []
     for count, metrics in sorted(by_count.items(), reverse=True):
         if count == 0:
-            notes.append(f"{', '.join(metrics)}: no mean (not finite for any of the {total} files)")
+            files = f"any of the {total} files" if total > 1 else "the one file"
+            notes.append(f"{', '.join(metrics)}: no mean (not finite for {files})")
         else:
             noun = "mean" if len(metrics) == 1 else "means"
             notes.append(f"{', '.join(metrics)}: {noun} over {count} of {total} files (the others are left out)")

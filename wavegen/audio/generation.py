@@ -6,7 +6,9 @@
 length at its sample rate) and ``grid-seed<seed>.png``, the batch's spectrograms,
 labelled with what a classifier hears when one is given. The same seed gives the
 same files; nothing already in the output folder is replaced without
-``overwrite`` (checked before any generation).
+``overwrite``, which also removes the rest of an earlier, longer run of the same
+seed; more than :data:`~wavegen.core.sampling.MAX_SAMPLES` clips need ``many``
+(all checked before any generation).
 
 ``wavegen evaluate-generation`` and the SpecGAN/WaveGAN recipes' evaluate stage:
 a classifier trained on the real training set (:mod:`wavegen.audio.classifier`)
@@ -37,8 +39,7 @@ import torch
 from wavegen.audio.io import write_audio
 from wavegen.audio.plots import save_spectrogram_grid
 from wavegen.core import scores
-from wavegen.core.sampling import SampleRequest, one_thread, refuse
-from wavegen.errors import WavegenError
+from wavegen.core.sampling import SampleFiles, SampleRequest, check_request, one_thread, plan_outputs, refuse
 
 
 def level(audio: torch.Tensor) -> dict:
@@ -65,27 +66,21 @@ def real_clips(manifest, split: str) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(manifest.audio(split)), torch.from_numpy(manifest.labels(split))
 
 
-def check_request(request: SampleRequest) -> None:
+def check_clip_request(request: SampleRequest) -> None:
     """Refuse options that mean nothing for an unconditional GAN, in one line each."""
-    if request.count < 1:
-        raise WavegenError(f"-n must be at least 1, got {request.count}")
+    check_request(request)
     refuse(request, ("seconds", "speaker", "mel_from", "temperature", "path", "label", "interpolate"),
            "this model makes fixed-length clips from noise alone")
 
 
 def write_samples(model, out_dir: str | Path, request: SampleRequest,
-                  progress: Callable[[int, int], None] | None = None, classifier=None) -> list[Path]:
+                  progress: Callable[[int, int], None] | None = None, classifier=None) -> SampleFiles:
     """Generate ``request.count`` clips into ``out_dir`` (wavs and a spectrogram grid); returns the paths."""
-    check_request(request)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise WavegenError(f"-o {out_dir}: is a file, not a folder")
-    paths = [out_dir / f"sample-seed{request.seed}-{i}.wav" for i in range(request.count)]
-    grid = out_dir / f"grid-seed{request.seed}.png"
-    existing = [p for p in [*paths, grid] if p.exists()]
-    if existing and not request.overwrite:
-        raise WavegenError(f"{existing[0]} already exists ({len(existing)} files); use --overwrite to replace, "
-                           f"or another -o folder or --seed")
+    check_clip_request(request)
+    clip_bytes = 2 * model.clip_samples                                    # 16-bit WAV
+    plan = plan_outputs(out_dir, request, f"sample-seed{request.seed}", ".wav",
+                        others=(f"grid-seed{request.seed}.png",), bytes_each=clip_bytes)
+    paths, grid = plan.numbered, plan.others[0]
     with one_thread():                       # the same files for a seed, however busy the machine
         audio = model.generate_audio(request.count, request.seed)
     if progress is not None:
@@ -99,4 +94,4 @@ def write_samples(model, out_dir: str | Path, request: SampleRequest,
     shown = min(request.count, 16)
     save_spectrogram_grid(grid, [clip.numpy() for clip in audio[:shown]], model.sample_rate, labels=labels[:shown],
                           title=f"{model.registry_name}, seed {request.seed}")
-    return [*paths, grid]
+    return plan.finish()

@@ -41,8 +41,10 @@ from wavegen.audio.wavenet.model import WaveNet
 from wavegen.audio.wavenet.sampling import generate
 from wavegen.core.autoregressive import make_draws
 from wavegen.core.capabilities import require
-from wavegen.core.sampling import SampleRequest, refuse
+from wavegen.core.files import refuse_existing
+from wavegen.core.sampling import SampleFiles, SampleRequest, check_request, refuse, safe_name
 from wavegen.errors import AudioFileError, WavegenError
+from wavegen.words import counted
 
 Progress = Callable[[int, int], None]
 
@@ -104,8 +106,8 @@ def read_recording(path: str | Path, spec: MelSpec) -> torch.Tensor:
                                    f"resample it first (e.g. sox in.wav -r {spec.sample_rate} out.wav)")
     audio, _ = read_audio(path)                                           # (channels, T)
     if audio.shape[1] <= spec.n_fft // 2:
-        raise AudioFileError(path, f"is too short ({audio.shape[1]} samples); the mel analysis needs more than "
-                                   f"{spec.n_fft // 2}")
+        raise AudioFileError(path, f"is too short ({counted(audio.shape[1], 'sample')}); the mel analysis needs "
+                                   f"more than {spec.n_fft // 2}")
     return torch.from_numpy(audio).mean(dim=0)
 
 
@@ -158,8 +160,7 @@ def check_output(output: Path, inputs: list[Path], overwrite: bool) -> None:
             raise WavegenError(f"-o {output}: is the input file; choose another output name")
     if output.is_dir():
         raise WavegenError(f"-o {output}: is a folder; give an output file name such as {output / 'out.wav'}")
-    if output.exists() and not overwrite:
-        raise WavegenError(f"{output} already exists; use --overwrite to replace it")
+    refuse_existing([output], overwrite)
     for parent in output.parents:
         if parent.exists() and not parent.is_dir():
             raise WavegenError(f"-o {output}: {parent} is a file, not a folder")
@@ -179,28 +180,27 @@ def vocode_file(model, input_path: str | Path, output_path: str | Path, *, overw
 # --------------------------------------------------------------------------- wavegen sample
 
 def write_samples(model, out_dir: str | Path, request: SampleRequest,
-                  progress: Progress | None = None) -> list[Path]:
+                  progress: Progress | None = None) -> SampleFiles:
     """Vocode ``request.mel_from`` (a recording or a ``.npy``) into ``out_dir/<stem>-vocoded.wav``.
 
     Beside it, ``<stem>-vocoded.png``: the spectrogram of the result, under the
-    recording's when the input is one.
+    recording's when the input is one. Neither replaces a file without ``overwrite``.
     """
+    check_request(request)
     if request.mel_from is None:
         raise WavegenError("a GAN vocoder turns mel frames into audio: give --mel-from FILE.wav (or FILE.npy)")
     refuse(request, ("speaker", "label", "interpolate"), "the GAN vocoder is conditioned on mel frames alone")
     refuse(request, ("path",), "sampling paths are WaveNet's")
     refuse(request, ("temperature", "seed", "count"),
            "the GAN vocoder draws nothing at random, so every copy would be the same")
-    if request.seconds is not None and not request.seconds > 0:
-        raise WavegenError(f"--seconds must be positive, got {request.seconds}")
     spec = vocoder_features(model)
     source, out_dir = Path(request.mel_from), Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise WavegenError(f"-o {out_dir}: is a file, not a folder")
-    path, picture = out_dir / f"{source.stem}-vocoded.wav", out_dir / f"{source.stem}-vocoded.png"
-    check_output(path, [source], request.overwrite)
-    if picture.exists() and not request.overwrite:
-        raise WavegenError(f"{picture} already exists; use --overwrite to replace it")
+    stem = f"{safe_name(source.stem)}-vocoded"
+    path, picture = out_dir / f"{stem}.wav", out_dir / f"{stem}.png"
+    check_output(path, [source], overwrite=True)                      # the input, a folder, a format
+    refuse_existing([path, picture], request.overwrite, instead="or another -o folder")
     mel, length = read_vocoder_input(source, spec)
     if request.seconds is not None:
         wanted = round(request.seconds * spec.sample_rate)
@@ -213,7 +213,7 @@ def write_samples(model, out_dir: str | Path, request: SampleRequest,
     rows = [(f"{source.name} vocoded by {model.registry_name}", audio)]
     if source.suffix.lower() != ".npy":            # beside the recording it came from
         rows.insert(0, (source.name, read_audio(source)[0].mean(axis=0)[:length]))
-    return [written, save_spectrograms(picture, rows, spec.sample_rate)]
+    return SampleFiles([written, save_spectrograms(picture, rows, spec.sample_rate)])
 
 
 # --------------------------------------------------------------------------- the comparison

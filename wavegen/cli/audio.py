@@ -58,6 +58,7 @@ def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, precision,
     from wavegen.core.device import resolve_device
     from wavegen.models import load_for
     from wavegen.progress import seconds_callback
+    from wavegen.words import counted
 
     dev = resolve_device(device)
     model = load_for(checkpoint, Enhancer, device=dev)
@@ -69,7 +70,7 @@ def enhance(checkpoint, inputs, output_dir, device, batch_size, seed, precision,
     failed = [r for r in results if r.error]
     for r in failed:
         click.echo(f"error: {r.error}", err=True)
-    click.echo(f"enhanced {len(results) - len(failed)} of {len(results)} files into {output_dir}")
+    click.echo(f"enhanced {len(results) - len(failed)} of {counted(len(results), 'file')} into {output_dir}")
     if failed:
         sys.exit(1)
 
@@ -81,17 +82,20 @@ Example:
 @click.option("--reference", required=True, type=click.Path(path_type=Path, file_okay=False), help="Folder of clean reference files.")
 @click.option("--estimate", required=True, type=click.Path(path_type=Path, file_okay=False), help="Folder of files to score (matched by name).")
 @click.option("--csv", "csv_path", type=click.Path(path_type=Path), help="Write per-file scores here.")
-def evaluate(reference, estimate, csv_path):
+@click.option("--overwrite", is_flag=True, help="Replace the --csv file if it exists (never an input).")
+def evaluate(reference, estimate, csv_path, overwrite):
     """Score enhanced speech against clean references.
 
     Reports PESQ (wide-band), STOI, ESTOI, segmental SNR, LLR, WSS, the
     composite CSIG/CBAK/COVL of Hu & Loizou (2008) and SI-SDR, per file (CSV)
-    and as means. Files are matched by relative path.
+    and as means. Files are matched by relative path. The CSV path is checked
+    before any scoring: an existing file is replaced only with --overwrite.
     """
     from wavegen.audio.evaluate import evaluate_folders, format_table
     from wavegen.progress import wrap_iterable
 
-    result = evaluate_folders(reference, estimate, csv_path=csv_path, progress=wrap_iterable("evaluate"))
+    result = evaluate_folders(reference, estimate, csv_path=csv_path, overwrite=overwrite,
+                              progress=wrap_iterable("evaluate"))
     for problem in result.problems:
         click.echo(f"warning: {problem}", err=True)
     click.echo(format_table({estimate.name or str(estimate): result.means}))

@@ -27,10 +27,12 @@ Examples:
               help="Generated examples to score, and real training examples scored beside them "
                    "[default: 2000 clips, 1000 images].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random draws.")
-@click.option("--splits", type=click.IntRange(min=1), default=10, show_default=True, help="Inception score splits.")
+@click.option("--splits", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Inception score splits (at most -n, and at most the real test examples).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Also write the rows as JSON here.")
+@click.option("--overwrite", is_flag=True, help="Replace the --json file if it exists.")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
-def evaluate_generation(checkpoint, classifier, data, count, seed, splits, json_path, device):
+def evaluate_generation(checkpoint, classifier, data, count, seed, splits, json_path, overwrite, device):
     """Score a generator's clips or images beside real held-out ones, through a classifier.
 
     Prints, for real test and training examples and for generated ones: the
@@ -39,17 +41,17 @@ def evaluate_generation(checkpoint, classifier, data, count, seed, splits, json_
     test examples', the classifier's accuracy (real examples), the median
     distance to the nearest training example (much below the real ones': the
     model copies) and to the nearest example of the same set (small: the model
-    collapsed), and for clips their level.
+    collapsed), and for clips their level. The options, the --json file (never
+    replaced without --overwrite) and the size of the real sets are checked
+    before anything is scored.
     """
     from wavegen.commands.generation import evaluate_generation as score
     from wavegen.core.device import resolve_device
-    from wavegen.core.files import write_json_atomic
     from wavegen.progress import wrap_iterable
 
-    rows, table = score(checkpoint, classifier, data, count=count, seed=seed, splits=splits,
-                        device=resolve_device(device), progress=wrap_iterable("prepare data"))
-    if json_path is not None:
-        write_json_atomic(json_path, rows)
+    _, table = score(checkpoint, classifier, data, count=count, seed=seed, splits=splits,
+                     device=resolve_device(device), progress=wrap_iterable("prepare data"),
+                     json_path=json_path, overwrite=overwrite)
     click.echo(table)
 
 
@@ -65,10 +67,13 @@ Examples:
 """)
 @click.option("--checkpoint", "-c", required=True, type=click.Path(path_type=Path), help="A trained generative model (.safetensors).")
 @click.option("-o", "--output-dir", required=True, type=click.Path(path_type=Path), help="Folder for the generated files.")
-@click.option("-n", "count", type=int, help="How many samples to generate (one batch) [default: 1 sound, 64 images].")
+@click.option("-n", "count", type=int,
+              help="How many samples to generate (one batch) [default: 1 sound, 64 images, a walk of 10].")
 @click.option("--seconds", type=float, help="Length of each sample [default: 1 s, or the --mel-from file's length].")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random draws: same seed, same samples.")
-@click.option("--temperature", type=float, default=1.0, show_default=True, help="Below 1 sharpens the output distribution.")
+@click.option("--temperature", type=float, default=1.0, show_default=True,
+              help="A positive number: below 1 sharpens the output distribution (latent models: scales the "
+                   "prior draws); file names carry it when it is not 1.")
 @click.option("--speaker", help="Speaker name (as in the training data) or index, for speaker-conditioned models.")
 @click.option("--mel-from", type=click.Path(path_type=Path), help="Vocode this recording's mel frames (mel-conditioned models).")
 @click.option("--path", "sampling_path", type=click.Choice(["reference", "plain", "cached", "fused"]),
@@ -78,36 +83,48 @@ Examples:
 @click.option("--interpolate", nargs=2, metavar="A B",
               help="A latent walk of -n images from A to B: two seeds, or two image files (encoded; VAEs).")
 @click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="auto", show_default=True)
-@click.option("--overwrite", is_flag=True, help="Replace files of the same name in the output folder.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace files of the same name in the output folder, and remove the rest of an earlier, "
+                   "longer run of the same name (its files numbered beyond this run's -n).")
+@click.option("--many", is_flag=True,
+              help="Allow a run of more than 1000 samples or an estimated 1 GB of output (refused without it).")
 def sample(checkpoint, output_dir, count, seconds, seed, temperature, speaker, mel_from, sampling_path, label,
-           interpolate, device, overwrite):
+           interpolate, device, overwrite, many):
     """Generate audio or images from a trained generative model's checkpoint.
 
     For WaveNet: autoregressive sampling through the fused kernel by default
     (a compiled CPU loop, or one Triton launch on CUDA); `reference` and
     `cached` are the plain PyTorch paths it is checked against. The progress
     bar shows samples per second and the real-time factor. File names say what
-    made them (speaker or vocoded recording, seed, temperature); nothing already
-    in the output folder is replaced without --overwrite.
+    made them (speaker, vocoded recording or class, seed, and the temperature
+    when it is not 1); nothing already in the output folder is replaced without
+    --overwrite, and a run of more than 1000 samples or an estimated 1 GB needs
+    --many (both checked before any sampling).
 
-    For image models (VAE, CVAE, semi-supervised VAE): a PNG grid and one PNG
-    per image; --class picks the class of a conditional model (every class, a
-    row each, when left out), --interpolate walks the latent space.
+    For image models (VAEs, GANs, PixelCNN): a PNG grid and one PNG per image;
+    --class picks the class of a conditional model (every class, a row each,
+    when left out), --interpolate walks the latent space.
     """
     from wavegen.commands.generation import sample as write_samples
     from wavegen.core.capabilities import Sampler
     from wavegen.core.device import resolve_device
-    from wavegen.core.sampling import SampleRequest
+    from wavegen.core.sampling import SampleRequest, check_request
     from wavegen.models import load_for
     from wavegen.progress import samples_callback
+    from wavegen.words import counted
 
-    model = load_for(checkpoint, Sampler, device=resolve_device(device))
     request = SampleRequest(count=count, seconds=seconds,
                             seed=seed, temperature=temperature, speaker=speaker, mel_from=mel_from, path=sampling_path,
                             label=label, interpolate=tuple(interpolate) if interpolate else None,
-                            overwrite=overwrite)
+                            overwrite=overwrite, many=many)
+    check_request(request)
+    model = load_for(checkpoint, Sampler, device=resolve_device(device))
     with samples_callback("sample", getattr(model, "sample_rate", None)) as progress:
         paths = write_samples(model, output_dir, request, progress=progress)
-    click.echo(f"wrote {len(paths)} files into {output_dir}")
+    click.echo(f"wrote {counted(len(paths), 'file')} into {output_dir}")
+    removed = getattr(paths, "removed", [])
+    if removed:
+        shown = ", ".join(p.name for p in removed[:3]) + (", ..." if len(removed) > 3 else "")
+        click.echo(f"removed {counted(len(removed), 'file')} of the earlier run of that name ({shown})")
 
 

@@ -14,7 +14,13 @@ A and B each a seed (its prior draw) or, for a VAE, an image file (its posterior
 A PixelCNN has no latent: it samples pixel by pixel from seeded draws along
 ``--path`` (``cached``, the fast one, or ``plain``; the same images either way).
 Files: ``<what>-<i>.png`` and ``<what>-grid.png``, ``<what>`` saying what made
-them; nothing in the output folder is replaced without ``overwrite``.
+them: ``seed<S>``, ``class<name>-seed<S>`` or ``walk-<A>-<B>``, then ``-t<T>`` when
+the temperature is not 1. Class names keep their letters (any script); only
+characters a file name cannot hold become ``_``, and two classes whose names
+would then meet get their index appended (:func:`~wavegen.core.sampling.safe_names`).
+Nothing in the output folder is replaced without ``overwrite``, which also
+removes the rest of an earlier, longer run of the same name; runs above
+:data:`~wavegen.core.sampling.MAX_SAMPLES` images need ``many`` (all checked before any sampling).
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from typing import Callable
 import torch
 
 from wavegen.core.capabilities import require
-from wavegen.core.sampling import SampleRequest, refuse
+from wavegen.core.sampling import (SampleFiles, SampleRequest, check_request, plan_outputs, refuse, safe_name,
+                                   safe_names, temperature_tag)
 from wavegen.errors import WavegenError
 from wavegen.vision.capabilities import ImageEncoder, ImageGenerator
 from wavegen.vision.evaluate import draw_images
@@ -68,8 +75,19 @@ def _latent_end(model, end: str, y: torch.Tensor | None, temperature: float) -> 
         return model.encode(image, y)[0]
 
 
-def _safe(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)[:40] or "class"
+def class_file_names(model) -> list[str]:
+    """Each class's name as file names hold it: letters of any script kept, all different."""
+    return safe_names([str(c) for c in model.classes])
+
+
+def file_stem(model, request: SampleRequest, label: int | None) -> str:
+    """What made the files: ``seed<S>``, ``class<name>-seed<S>`` or ``walk-<A>-<B>``, and ``-t<T>`` unless T is 1."""
+    tag = temperature_tag(request.temperature)
+    if request.interpolate is not None:
+        start, end = request.interpolate
+        return f"walk-{safe_name(Path(start).stem)}-{safe_name(Path(end).stem)}{tag}"
+    seed = f"seed{request.seed}{tag}"
+    return seed if label is None else f"class{class_file_names(model)[label]}-{seed}"
 
 
 def generate_images(model, request: SampleRequest) -> tuple[torch.Tensor, str, int, list[str] | None,
@@ -89,64 +107,66 @@ def generate_images(model, request: SampleRequest) -> tuple[torch.Tensor, str, i
         z = torch.stack([slerp(a, b, n) for a, b in zip(z0, z1)]).flatten(0, 1)            # (rows·n, latent)
         y_all = None if y is None else y.repeat_interleave(n)
         rows = [model.classes[k] for k in classes] if model.num_classes else None
-        stem = f"walk-{_safe(Path(start).stem)}-{_safe(Path(end).stem)}"
-        return model.images(z, y_all), stem, n, rows, None
+        return model.images(z, y_all), file_stem(model, request, label), n, rows, None
     generator = torch.Generator().manual_seed(request.seed)
     if model.num_classes and label is None:        # one z per row, decoded under every class
         rows = -(-n // model.num_classes)
         z = (torch.randn(rows, model.latent, generator=generator) * request.temperature).to(device)
         z = z.repeat_interleave(model.num_classes, dim=0)[:n]
         y = torch.arange(model.num_classes, device=device).repeat(rows)[:n]
-        return (model.images(z, y), f"seed{request.seed}", model.num_classes, None,
+        return (model.images(z, y), file_stem(model, request, label), model.num_classes, None,
                 [str(c) for c in model.classes])
     z = (torch.randn(n, model.latent, generator=generator) * request.temperature).to(device)
     y = None if label is None else torch.full((n,), label, device=device)
-    stem = f"seed{request.seed}" if label is None else f"class{_safe(model.classes[label])}-seed{request.seed}"
-    return model.images(z, y), stem, min(n, max(4, math.ceil(math.sqrt(n)))), None, None
+    columns = min(n, max(4, math.ceil(math.sqrt(n))))
+    return model.images(z, y), file_stem(model, request, label), columns, None, None
 
 
 def _pixelcnn_images(model, request: SampleRequest, label: int | None):
     """PixelCNN has no latent space: images from seeded draws, the classes in turn when conditional."""
-    refuse(request, ("interpolate",), "a PixelCNN has no latent space to walk")
-    path = request.path or "cached"
-    if path not in PATHS:
-        raise WavegenError(f"--path {path}: expected one of {', '.join(PATHS)} for PixelCNN")
+    path = _pixelcnn_path(request)
     n = request.count
     y = None if not model.num_classes else (torch.full((n,), label) if label is not None
                                             else torch.arange(n) % model.num_classes)
     images = draw_images(model, n, request.seed, y=y, path=path, temperature=request.temperature)
+    stem = file_stem(model, request, label)
     if model.num_classes and label is None:
-        return images, f"seed{request.seed}", model.num_classes, None, [str(c) for c in model.classes]
-    stem = f"seed{request.seed}" if label is None else f"class{_safe(model.classes[label])}-seed{request.seed}"
+        return images, stem, model.num_classes, None, [str(c) for c in model.classes]
     return images, stem, min(n, max(4, math.ceil(math.sqrt(n)))), None, None
 
 
+def _pixelcnn_path(request: SampleRequest) -> str:
+    """PixelCNN's sampling path (``cached`` unless asked); a walk or an unknown path is one line."""
+    refuse(request, ("interpolate",), "a PixelCNN has no latent space to walk")
+    path = request.path or "cached"
+    if path not in PATHS:
+        raise WavegenError(f"--path {path}: expected one of {', '.join(PATHS)} for PixelCNN")
+    return path
+
+
 def write_samples(model, out_dir: str | Path, request: SampleRequest,
-                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
-    """Sample images into ``out_dir``: single PNGs and a grid; returns the paths."""
+                  progress: Callable[[int, int], None] | None = None) -> SampleFiles:
+    """Sample images into ``out_dir``: single PNGs and a grid; returns the paths (and any removed, ``overwrite``)."""
     require(model, ImageGenerator)
+    check_request(request)
     refuse(request, ("seconds", "speaker", "mel_from"), "image models make images of a fixed size")
-    if not isinstance(model, PixelCNN):
+    if isinstance(model, PixelCNN):
+        _pixelcnn_path(request)
+    else:
         refuse(request, ("path",), "only autoregressive models have sampling paths")
-    if request.count < 1 or (request.interpolate is not None and request.count < 2):
-        raise WavegenError(f"-n must be at least {2 if request.interpolate else 1}, got {request.count}")
-    if not request.temperature > 0:
-        raise WavegenError(f"--temperature must be positive, got {request.temperature}")
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise WavegenError(f"-o {out_dir}: is a file, not a folder")
+    if request.interpolate is not None and request.count < 2:
+        raise WavegenError(f"-n {request.count}: a latent walk needs at least 2 images")
+    label = resolve_label(model, request.label)
+    stem = file_stem(model, request, label)
+    walks = model.num_classes if request.interpolate is not None and model.num_classes and label is None else 1
+    plan = plan_outputs(out_dir, request, stem, ".png", others=(f"{stem}-grid.png",), count=walks * request.count,
+                        bytes_each=2 * math.prod(model.image_shape))        # the image and its place in the grid
     images, stem, columns, row_labels, column_labels = generate_images(model, request)
-    paths = [out_dir / f"{stem}-{i}.png" for i in range(len(images))]
-    grid = out_dir / f"{stem}-grid.png"
-    existing = [p for p in [*paths, grid] if p.exists()]
-    if existing and not request.overwrite:
-        raise WavegenError(f"{existing[0]} already exists ({len(existing)} files); use --overwrite to replace, "
-                           f"or another -o folder or --seed")
-    for i, (path, image) in enumerate(zip(paths, images.cpu())):
+    for i, (path, image) in enumerate(zip(plan.numbered, images.cpu())):
         save_png(path, image)
         if progress is not None:
             progress(i + 1, len(images))
     what = "latent walk" if request.interpolate else "samples"
-    save_image_grid(grid, images.cpu(), columns=columns, row_labels=row_labels, column_labels=column_labels,
-                    title=f"{model.registry_name} {what}, {stem}")
-    return [*paths, grid]
+    save_image_grid(plan.others[0], images.cpu(), columns=columns, row_labels=row_labels,
+                    column_labels=column_labels, title=f"{model.registry_name} {what}, {stem}")
+    return plan.finish()

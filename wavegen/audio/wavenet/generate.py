@@ -7,8 +7,11 @@ Each file's name says what made it: ``<speaker>-seed<seed>-<i>.wav`` for a
 speaker-conditioned model, ``<stem>-vocoded-seed<seed>-<i>.wav`` with
 ``--mel-from``, ``sample-seed<seed>-<i>.wav`` otherwise, and ``-t<temperature>``
 before the index when the temperature is not 1. Files are written atomically at
-the model's sample rate; a file already there is replaced only with ``overwrite``,
-which is checked before any sampling starts.
+the model's sample rate; a file already there is replaced only with ``overwrite``
+(which also removes the rest of an earlier, longer run of the same name), and
+more than :data:`~wavegen.core.sampling.MAX_SAMPLES` files or an estimated
+:data:`~wavegen.core.sampling.MAX_BYTES` need ``many``: all checked before any
+sampling starts.
 """
 
 from __future__ import annotations
@@ -21,40 +24,30 @@ import torch
 from wavegen.audio.io import audio_info, read_audio, write_audio
 from wavegen.audio.wavenet.model import WaveNet
 from wavegen.audio.wavenet.sampling import PATHS, generate
-from wavegen.core.autoregressive import check_temperature, make_draws
-from wavegen.core.sampling import SampleRequest, refuse
+from wavegen.core.autoregressive import make_draws
+from wavegen.core.sampling import (SampleFiles, SampleRequest, check_request, plan_outputs, refuse, safe_name,
+                                   temperature_tag)
 from wavegen.errors import AudioFileError, WavegenError
+from wavegen.words import counted
 
 
 def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
-                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
+                  progress: Callable[[int, int], None] | None = None) -> SampleFiles:
     """Generate ``request.count`` waveforms and write them into ``out_dir``; returns the paths."""
+    check_request(request)
     refuse(request, ("label", "interpolate"), "WaveNet is conditioned on speakers and mel frames, not classes")
-    check_temperature(request.temperature)
     path = request.path or "fused"
     if path not in PATHS:
         raise WavegenError(f"--path {path}: expected one of {', '.join(PATHS)} for WaveNet")
-    if request.count < 1:
-        raise WavegenError(f"-n must be at least 1, got {request.count}")
-    if request.seconds is not None and not request.seconds > 0:
-        raise WavegenError(f"--seconds must be positive, got {request.seconds}")
     device = model.input_conv.weight.device
     speaker = resolve_speaker(model, request.speaker)
-    out_dir = Path(out_dir)
-    paths = [out_dir / f"{_stem(model, request, speaker)}-{i}.wav" for i in range(request.count)]
-    _check_outputs(out_dir, paths, request.overwrite)
-    mel, steps = None, None
-    if request.mel_from is not None:
-        mel, steps = mel_from_file(model, Path(request.mel_from))
-    elif model.mel is not None:
+    if request.mel_from is None and model.mel is not None:
         raise WavegenError("this WaveNet is a vocoder (mel-conditioned): give --mel-from FILE.wav")
-    if request.seconds is not None:
-        wanted = round(request.seconds * model.sample_rate)
-        if steps is not None and wanted > steps:
-            raise WavegenError(f"--seconds {request.seconds}: {request.mel_from} lasts only "
-                               f"{steps / model.sample_rate:.2f} s")
-        steps = wanted
-    steps = steps or model.sample_rate
+    steps = _length(model, request)
+    plan = plan_outputs(out_dir, request, _stem(model, request, speaker), ".wav", bytes_each=2 * steps)  # 16-bit
+    mel = None
+    if request.mel_from is not None:
+        mel, _ = mel_from_file(model, Path(request.mel_from))
     batch = request.count
     draws = make_draws(batch, steps, model.output.draws_per_step, request.seed)
     done = 0
@@ -69,32 +62,47 @@ def write_samples(model: WaveNet, out_dir: str | Path, request: SampleRequest,
                        mel=None if mel is None else mel.expand(batch, -1, -1).to(device),
                        temperature=request.temperature, path=path, progress=advance)
     audio = model.decode(samples.cpu())
-    for i, path in enumerate(paths):
-        write_audio(path, audio[i].numpy(), model.sample_rate)
-    return paths
+    for i, file in enumerate(plan.numbered):
+        write_audio(file, audio[i].numpy(), model.sample_rate)
+    return plan.finish()
+
+
+def _length(model: WaveNet, request: SampleRequest) -> int:
+    """Samples per file: ``--seconds``, else the ``--mel-from`` recording's length, else one second."""
+    steps = None
+    if request.mel_from is not None:
+        if model.mel is None:
+            raise WavegenError("this WaveNet has no mel conditioning: leave out --mel-from")
+        steps = _check_rate(model, Path(request.mel_from)).frames
+    if request.seconds is not None:
+        wanted = round(request.seconds * model.sample_rate)
+        if steps is not None and wanted > steps:
+            raise WavegenError(f"--seconds {request.seconds}: {request.mel_from} lasts only "
+                               f"{steps / model.sample_rate:.2f} s")
+        steps = wanted
+    return model.sample_rate if steps is None else max(1, steps)
+
+
+def _check_rate(model: WaveNet, path: Path):
+    """The recording's :func:`audio_info`; an error unless it is at the model's rate (it is not resampled)."""
+    info = audio_info(path)
+    if info.samplerate != model.sample_rate:
+        raise AudioFileError(path, f"is at {info.samplerate} Hz but this vocoder works at {model.sample_rate} Hz; "
+                                   f"resample it first (e.g. sox in.wav -r {model.sample_rate} out.wav)")
+    return info
 
 
 def _stem(model: WaveNet, request: SampleRequest, speaker: torch.Tensor | None) -> str:
     """What made the files: the speaker or the vocoded recording, the seed, and any temperature."""
     if request.mel_from is not None:
-        source = f"{Path(request.mel_from).stem}-vocoded"
+        source = f"{safe_name(Path(request.mel_from).stem)}-vocoded"
     elif speaker is not None:
         names = model.config.get("speaker_names") or []
         index = int(speaker)
-        source = names[index] if index < len(names) else f"speaker{index}"
+        source = safe_name(names[index]) if index < len(names) else f"speaker{index}"
     else:
         source = "sample"
-    temperature = "" if request.temperature == 1.0 else f"-t{request.temperature:g}"
-    return f"{source}-seed{request.seed}{temperature}"
-
-
-def _check_outputs(out_dir: Path, paths: list[Path], overwrite: bool) -> None:
-    if out_dir.exists() and not out_dir.is_dir():
-        raise WavegenError(f"-o {out_dir}: is a file, not a folder")
-    existing = [p for p in paths if p.exists()]
-    if existing and not overwrite:
-        raise WavegenError(f"{existing[0]} already exists ({len(existing)} of {len(paths)} files); "
-                           f"use --overwrite to replace, or another -o folder or --seed")
+    return f"{source}-seed{request.seed}{temperature_tag(request.temperature)}"
 
 
 def resolve_speaker(model: WaveNet, speaker: str | None) -> torch.Tensor | None:
@@ -113,17 +121,14 @@ def resolve_speaker(model: WaveNet, speaker: str | None) -> torch.Tensor | None:
     if speaker.isdigit() and int(speaker) < count:
         return torch.tensor([int(speaker)])
     known = ", ".join(names[:8]) + (" …" if len(names) > 8 else "") if names else f"0…{count - 1}"
-    raise WavegenError(f"unknown speaker {speaker!r}: this WaveNet knows {count} speakers ({known})")
+    raise WavegenError(f"unknown speaker {speaker!r}: this WaveNet knows {counted(count, 'speaker')} ({known})")
 
 
 def mel_from_file(model: WaveNet, path: Path) -> tuple[torch.Tensor, int]:
     """Log-mel frames (1, n_mels, frames) of a recording at the model's rate, and its length in samples."""
     if model.mel is None:
         raise WavegenError("this WaveNet has no mel conditioning: leave out --mel-from")
-    rate = audio_info(path).samplerate
-    if rate != model.sample_rate:
-        raise AudioFileError(path, f"is at {rate} Hz but this vocoder works at {model.sample_rate} Hz; "
-                                   f"resample it first (e.g. sox in.wav -r {model.sample_rate} out.wav)")
+    _check_rate(model, path)
     audio, _ = read_audio(path)                                            # (channels, T)
     mono = torch.from_numpy(audio).mean(dim=0, keepdim=True)                # (1, T)
     return model.mel_frames(mono.to(model.input_conv.weight.device)), mono.shape[1]
