@@ -29,10 +29,12 @@ from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import copy_file_atomic, write_text_atomic
 from wavegen.core.trainer import Trainer
-from wavegen.data.corpora import CorpusManifest, SCANNERS, WaveformCrops, prepare_corpus
+from wavegen.data.corpora import CorpusManifest, WaveformCrops, prepare_corpus
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
-from wavegen.recipes._common import begin, check_positive, model_kwargs, train_config
+from wavegen.recipes._common import (begin, check_positive, check_prepared_utterances, check_utterance_corpus,
+                                     model_kwargs, train_config)
+from wavegen.words import counted
 
 
 def vocoder_kwargs(preset: str) -> dict:
@@ -56,9 +58,10 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     """Run every stage (skipping finished ones) and return the comparison table."""
     config, exp, device, data_root = begin(exp_dir, data_root, overrides, base_config, check_config=check_config,
                                            corpus="ljspeech", make_corpus=make_corpus,
-                                           check_layout=lambda root, config: SCANNERS["ljspeech"](root))
+                                           check_layout=lambda root, config: check_utterance_corpus("ljspeech", root,
+                                                                                                    config))
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
-                     lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
+                     lambda: prepare(data_root, exp.dir / "data", config), always=True)
     exp.stage("train", {k: config[k] for k in ("data", "model", "train")},
               lambda: train(exp, data, config, device), all_processes=True)
     main_process = dist.rank() == 0
@@ -69,7 +72,7 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     compared = exp.stage("compare", {**config["compare"], "wavenet_sha256": _sha256(wavenet) if wavenet else ""},
                          lambda: compare(exp, data, config, device))
     samples = exp.stage("samples", config["samples"], lambda: write_samples(exp, data, config, compared))
-    return compared["table"] + "\n" + f"wrote {len(samples['files'])} files into {exp.dir / 'samples'}"
+    return compared["table"] + "\n" + f"wrote {counted(len(samples['files']), 'file')} into {exp.dir / 'samples'}"
 
 
 def check_config(config: dict) -> None:
@@ -77,7 +80,8 @@ def check_config(config: dict) -> None:
     build_model(config)
     train_config(config["train"], torch.device("cpu"))
     check_positive(config, "train.segment_samples", "train.crop_hop", "train.lr_decay_steps",
-                   "train.validation_crops", "compare.utterances", "samples.utterances")
+                   "train.validation_crops", "compare.utterances", "samples.utterances",
+                   "data.test_utterances")          # validation crops and the comparison come from them
     cfg, model = config["train"], config["model"]
     if cfg["segment_samples"] % model["hop"] or cfg["segment_samples"] < model["n_fft"]:
         raise WavegenError(f"train.segment_samples={cfg['segment_samples']} must be a multiple of the hop "
@@ -117,10 +121,16 @@ def build_model(config: dict) -> HiFiGAN:
     return HiFiGAN(**config["model"], sample_rate=config["data"]["sample_rate"])
 
 
-def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
+def prepare(root: Path, cache_dir: Path, config: dict) -> dict:
+    """The corpus packed at the model's rate, then refused unless it can train and be compared with ``config``."""
+    cfg, n_fft = config["data"], config["model"]["n_fft"]
+    check_utterance_corpus("ljspeech", root, config)            # a generated corpus is first seen here
     manifest = prepare_corpus("ljspeech", root, cache_dir, sample_rate=cfg["sample_rate"],
                               test_utterances=cfg["test_utterances"], seed=cfg.get("seed", 0),
                               progress=wrap_iterable("prepare data"))
+    check_prepared_utterances("ljspeech", root, manifest, config, crop=config["train"]["segment_samples"],
+                              hop=config["train"]["crop_hop"], crop_key="train.segment_samples",
+                              shortest_test=n_fft // 2 + 1, test_use=f"a log-mel spectrogram (model.n_fft={n_fft})")
     return {"cache_dir": str(cache_dir), "train_utterances": len(manifest.names("train")),
             "test_utterances": len(manifest.names("test"))}
 

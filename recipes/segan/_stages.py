@@ -27,10 +27,12 @@ from wavegen.core.experiment import Experiment, describe_publication, plot_evalu
 from wavegen.core.files import copy_file_atomic, write_text_atomic
 from wavegen.core.gan import GANStepConfig
 from wavegen.core.trainer import Trainer
-from wavegen.data.voicebank import VoiceBankManifest, VoiceBankWindows, prepare_voicebank
-from wavegen.errors import WavegenError
+from wavegen.data.voicebank import (VoiceBankManifest, VoiceBankWindows, check_voicebank_layout, prepare_voicebank,
+                                    train_folders, training_speakers)
+from wavegen.errors import DatasetError, WavegenError
 from wavegen.progress import seconds_callback, wrap_iterable
-from wavegen.recipes._common import check_positive, model_kwargs, train_config
+from wavegen.recipes._common import check_positive, model_kwargs, require_batches, train_config
+from wavegen.words import counted
 
 
 def segan_kwargs(preset: str) -> dict:
@@ -49,6 +51,9 @@ def check_config(config: dict) -> None:
         names += [f"val_{m}" for m in (*METRIC_NAMES, "min_gain")]
     if cfg["validation_speakers"] < 0:
         raise WavegenError(f"train.validation_speakers must be at least 0, got {cfg['validation_speakers']}")
+    if not 0 < config["data"]["hop"] <= 1 or int(config["model"]["window"] * config["data"]["hop"]) < 1:
+        raise WavegenError(f"data.hop must be a fraction of model.window in (0, 1] giving at least one sample, "
+                           f"got {config['data']['hop']}")
     if cfg["select_by"] and cfg["select_by"] not in names:
         raise WavegenError(f"train.select_by={cfg['select_by']!r}: expected one of {', '.join(names)} "
                            + ("" if cfg["validation_speakers"] else "(val_pesq and the others need "
@@ -72,9 +77,43 @@ def check_config(config: dict) -> None:
             raise WavegenError(f"train.{key} must be at least 0, got {cfg[key]}")
 
 
-def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
+def check_corpus(root: Path, config: dict) -> None:
+    """The layout, and enough training speakers for ``train.validation_speakers`` (before anything is written)."""
+    files = check_voicebank_layout(root, config["data"]["trainset"])
+    clean = train_folders(config["data"]["trainset"])[0]
+    check_speakers(root, training_speakers(name for name, _ in files[clean]), config)
+
+
+def check_speakers(root: Path, speakers: list[str], config: dict) -> None:
+    held_out = config["train"]["validation_speakers"]
+    if held_out >= len(speakers):
+        clean = train_folders(config["data"]["trainset"])[0]
+        raise DatasetError(f"VoiceBank-DEMAND at {root}: {clean} holds {counted(len(speakers), 'speaker')} "
+                           f"({', '.join(speakers[:3])}{', ...' if len(speakers) > 3 else ''}); holding out "
+                           f"train.validation_speakers={held_out} would leave none to train on; set it to at most "
+                           f"{len(speakers) - 1} or use more speakers")
+
+
+def check_windows(root: Path, manifest: VoiceBankManifest, config: dict) -> None:
+    """Before training: the training speakers' pairs cut into at least one batch of windows."""
+    training, _ = manifest.split_speakers(config["train"]["validation_speakers"])
+    window = config["model"]["window"]
+    windows = VoiceBankWindows(manifest, window=window, hop=int(window * config["data"]["hop"]),
+                               utterances=training)
+    clean = train_folders(config["data"]["trainset"])[0]
+    require_batches(len(windows), config["train"]["batch_size"],
+                    f"VoiceBank-DEMAND at {root}: the {counted(len(training), 'training pair')} of {clean} "
+                    f"{'gives' if len(training) == 1 else 'give'} {counted(len(windows), 'window')} of "
+                    f"model.window={window} samples")
+
+
+def prepare(root: Path, cache_dir: Path, config: dict) -> dict:
+    """The corpus resampled once into the cache, then refused unless ``config`` can train on it."""
+    cfg = config["data"]
     manifest = prepare_voicebank(root, cache_dir, trainset=cfg["trainset"], sample_rate=cfg["sample_rate"],
                                  progress=wrap_iterable("prepare data"))
+    check_speakers(root, training_speakers(manifest.train_names), config)
+    check_windows(root, manifest, config)
     digest = hashlib.sha256((cache_dir / "manifest.json").read_bytes()).hexdigest()
     return {"cache_dir": str(cache_dir), "manifest_sha256": digest, "test_clean": str(manifest.test_clean_dir),
             "test_noisy": str(manifest.test_noisy_dir),
@@ -128,6 +167,7 @@ def enhance(exp: Experiment, data: dict, cfg: dict, device: torch.device) -> dic
 def score(exp: Experiment, data: dict, name: str, folder: Path) -> dict:
     """Mean metrics of ``folder`` against the clean test set; per-file scores in metrics/NAME.csv."""
     result = evaluate_folders(Path(data["test_clean"]), folder, csv_path=exp.dir / "metrics" / f"{name}.csv",
+                              overwrite=True,           # this stage's own output, from an earlier model
                               progress=wrap_iterable(f"evaluate {name}"))
     return result.means
 

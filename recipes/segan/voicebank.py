@@ -16,7 +16,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from wavegen.core import distributed as dist
-from wavegen.data.voicebank import check_voicebank_layout
 from wavegen.recipes._common import begin
 from wavegen.recipes.segan import _stages
 
@@ -56,10 +55,9 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     """Run every stage (skipping finished ones) and return the results table."""
     config, exp, device, data_root = begin(
         exp_dir, data_root, overrides, base_config, check_config=_stages.check_config, corpus="voicebank",
-        make_corpus=make_corpus,
-        check_layout=lambda root, config: check_voicebank_layout(root, config["data"]["trainset"]))
+        make_corpus=make_corpus, check_layout=_stages.check_corpus)
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
-                     lambda: _stages.prepare(data_root, exp.dir / "data", config["data"]), always=True)
+                     lambda: _stages.prepare(data_root, exp.dir / "data", config), always=True)
     # The noisy input's scores depend on the data alone: computed once, before training.
     noisy = exp.stage("score_noisy", {}, lambda: _stages.score(exp, data, "noisy", Path(data["test_noisy"])))
     trained = exp.stage("train", config["model"] | config["train"], lambda: _stages.train(exp, data, config, device),

@@ -23,10 +23,12 @@ from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_text_atomic
 from wavegen.core.trainer import Trainer, stack_examples
-from wavegen.data.corpora import CorpusManifest, SCANNERS, WaveformCrops, prepare_corpus
+from wavegen.data.corpora import CorpusManifest, WaveformCrops, prepare_corpus
 from wavegen.errors import WavegenError
 from wavegen.progress import wrap_iterable
-from wavegen.recipes._common import begin, check_positive, model_kwargs, train_config
+from wavegen.recipes._common import (begin, check_positive, check_prepared_utterances, check_utterance_corpus,
+                                     model_kwargs, train_config)
+from wavegen.words import counted
 
 CONDITIONING = ("none", "speaker", "mel")
 
@@ -47,9 +49,9 @@ def run(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base_con
     config, exp, device, data_root = begin(exp_dir, data_root, overrides, base_config, check_config=check_config,
                                            corpus=kind,
                                            make_corpus=make_corpus,
-                                           check_layout=lambda root, config: SCANNERS[kind](root))
+                                           check_layout=lambda root, config: check_utterance_corpus(kind, root, config))
     data = exp.stage("prepare", {"root": str(data_root), **config["data"]},
-                     lambda: prepare(data_root, exp.dir / "data", config["data"]), always=True)
+                     lambda: prepare(data_root, exp.dir / "data", config), always=True)
     exp.stage("train", {k: config[k] for k in ("data", "model", "train", "conditioning")},
               lambda: train(exp, data, config, device), all_processes=True)
     main_process = dist.rank() == 0
@@ -68,15 +70,24 @@ def check_config(config: dict) -> None:
     build_model(config, {"speakers": ["speaker"]})
     train_config(config["train"], torch.device("cpu"))
     check_positive(config, "train.crop_samples", "evaluate.crop_samples", "evaluate.batch_size",
-                   "evaluate.max_batches", "sample.count", "sample.speakers")
+                   "evaluate.max_batches", "sample.count", "sample.speakers",
+                   "data.test_utterances")          # the evaluate stage scores them, training validates on them
     if config["sample"]["seconds"] is not None and not config["sample"]["seconds"] > 0:
         raise WavegenError(f"sample.seconds must be positive, got {config['sample']['seconds']}")
 
 
-def prepare(root: Path, cache_dir: Path, cfg: dict) -> dict:
+def prepare(root: Path, cache_dir: Path, config: dict) -> dict:
+    """The corpus packed at the model's rate, then refused unless it can train and be scored with ``config``."""
+    cfg = config["data"]
+    check_utterance_corpus(cfg["kind"], root, config)           # a generated corpus is first seen here
     manifest = prepare_corpus(cfg["kind"], root, cache_dir, sample_rate=cfg["sample_rate"],
                               test_utterances=cfg["test_utterances"], seed=cfg.get("seed", 0),
                               progress=wrap_iterable("prepare data"))
+    mel = config["conditioning"] == "mel"
+    check_prepared_utterances(cfg["kind"], root, manifest, config, crop=config["train"]["crop_samples"],
+                              hop=config["train"]["crop_samples"], crop_key="train.crop_samples",
+                              shortest_test=config["model"]["n_fft"] // 2 + 1 if mel else 0,
+                              test_use=f"a log-mel spectrogram (model.n_fft={config['model']['n_fft']})")
     return {"cache_dir": str(cache_dir), "speakers": manifest.speakers,
             "train_utterances": len(manifest.names("train")), "test_utterances": len(manifest.names("test"))}
 
@@ -167,5 +178,5 @@ def describe_audio(paths: list[str]) -> str:
     audio = np.concatenate([sf.read(p, dtype="float32")[0].reshape(-1) for p in paths])
     rms_db = 20 * np.log10(max(float(np.sqrt(np.mean(audio ** 2))), 1e-10))
     clipped = float(np.mean(np.abs(audio) >= 0.999))
-    return (f"generated {len(paths)} files, {len(audio)} samples: RMS {rms_db:.1f} dBFS, "
+    return (f"generated {counted(len(paths), 'file')}, {len(audio)} samples: RMS {rms_db:.1f} dBFS, "
             f"peak {float(np.abs(audio).max()):.3f}, {100 * clipped:.2f}% of samples at full scale")

@@ -10,6 +10,7 @@ from wavegen.core.device import resolve_device, seed_everything
 from wavegen.core.runlog import RunLogs
 from wavegen.core.trainer import TrainConfig, Trainer
 from wavegen.errors import WavegenError
+from tests.support import assert_one_line
 from tests.toy import GaussianData, ToyGAN, ToyTask
 
 
@@ -58,6 +59,57 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path):
     rows_b = list(csv.DictReader(open(tmp_path / "b/logs/train.csv")))
     assert [r["step"] for r in rows_b] == [str(i) for i in range(1, 18)]
     assert [r["g_loss"] for r in rows_a] == [r["g_loss"] for r in rows_b]
+
+
+def test_a_torn_latest_checkpoint_resumes_from_the_one_before_and_ends_the_same(tmp_path, caplog):
+    straight = make_trainer(tmp_path / "a", 17).fit()
+    with pytest.raises(Crash):                       # dies during step 13, after the step-10 checkpoint
+        make_trainer(tmp_path / "b", 17, crash_at=12).fit()
+    latest = tmp_path / "b/checkpoints/step-00000010.safetensors"
+    data = latest.read_bytes()
+    latest.write_bytes(data[:len(data) // 2])        # torn: the machine went down while it was written
+    with caplog.at_level("WARNING", logger="wavegen.core.trainer"):
+        trainer = make_trainer(tmp_path / "b", 17)
+        resumed = trainer.fit()
+    warning, = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning == (f"{latest} is unreadable (not a readable checkpoint (truncated, or not a safetensors "
+                       f"file)); resuming from step-00000005")
+    a, b = weights(straight), weights(resumed)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    rows = list(csv.DictReader(open(tmp_path / "b/logs/train.csv")))
+    assert [r["step"] for r in rows] == [str(i) for i in range(1, 18)]
+    # The torn one was written again when training got there; every checkpoint kept is whole.
+    from wavegen.core.checkpoint import read_checkpoint
+    assert [p.name for p in trainer.checkpoints()] == [f"step-{i:08d}.safetensors" for i in (10, 15, 17)]
+    assert all(read_checkpoint(p) for p in trainer.checkpoints())
+
+
+def test_with_no_intact_checkpoint_the_resume_is_the_one_line_error(tmp_path):
+    from wavegen.errors import CheckpointError
+    with pytest.raises(Crash):
+        make_trainer(tmp_path, 17, crash_at=12).fit()
+    for path in (tmp_path / "checkpoints").glob("step-*"):
+        path.write_bytes(b"garbage")
+    with pytest.raises(CheckpointError) as error:
+        make_trainer(tmp_path, 17).fit()
+    assert_one_line(error, "step-00000010.safetensors: not a readable checkpoint")
+
+
+def test_an_old_checkpoint_is_deleted_only_when_two_whole_ones_remain(tmp_path, monkeypatch):
+    from pathlib import Path
+    from wavegen.core.checkpoint import read_checkpoint
+    with pytest.raises(WavegenError, match="train.keep_checkpoints must be at least 2, got 1"):
+        make_trainer(tmp_path, 10, keep_checkpoints=1)
+    remaining, real_unlink = [], Path.unlink
+
+    def unlink(path, missing_ok=False):
+        others = [p for p in (tmp_path / "checkpoints").glob("step-*") if p != path]
+        remaining.append(sum(1 for p in others if read_checkpoint(p)))     # each one reads whole
+        real_unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    make_trainer(tmp_path, 22, keep_checkpoints=2).fit()
+    assert remaining == [2, 2, 2]                     # steps 5, 10 and 15 went, after 15, 20 and 22 were written
 
 
 def test_weight_average_is_published_and_resumes_bit_exactly(tmp_path):
@@ -119,6 +171,17 @@ def test_bad_devices_and_batch_sizes_are_clear_errors(tmp_path):
     assert resolve_device("cpu").type == "cpu"
     with pytest.raises(WavegenError, match="fewer than one batch"):
         Trainer(ToyTask(ToyGAN()), GaussianData(n=4), TrainConfig(batch_size=8, device="cpu"), tmp_path)
+
+
+def test_too_little_data_says_what_one_steps_batches_are_made_of(tmp_path):
+    with pytest.raises(WavegenError) as error:
+        Trainer(ToyTask(ToyGAN()), GaussianData(n=1), TrainConfig(batch_size=8, device="cpu"), tmp_path)
+    assert_one_line(error, "the training set has 1 example, fewer than one batch (8)", "train.batch_size")
+    config = TrainConfig(batch_size=20, device="cpu", batch_parts="batch 4 × 5 critic steps")
+    with pytest.raises(WavegenError) as error:
+        Trainer(ToyTask(ToyGAN()), GaussianData(n=12), config, tmp_path)
+    assert_one_line(error, "the training set has 12 examples, fewer than one step's batches "
+                           "(20 = batch 4 × 5 critic steps)")
 
 
 def _scored(trainer, peak):

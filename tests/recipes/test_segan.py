@@ -4,11 +4,13 @@ import json
 import math
 import sys
 
+import numpy as np
 import pytest
 import soundfile as sf
 
-from tests.support import wavegen_cli
+from tests.support import assert_one_line, wavegen_cli
 import wavegen
+from wavegen.errors import WavegenError
 
 TINY = ["--set", "corpus.train_speakers=2", "--set", "corpus.train_utterances_per_speaker=3",
         "--set", "corpus.test_speakers=1", "--set", "corpus.test_utterances_per_speaker=2",
@@ -217,3 +219,59 @@ def test_torchrun_trains_demo_configuration_on_two_processes(tmp_path):
     meta, _ = read_checkpoint(checkpoint)
     assert meta["train_state"]["world_size"] == 2
     assert "enhanced" in run.stdout
+
+
+def voicebank_corpus(root, train=("p226_001",), test=("p232_001",), seconds=0.5):
+    """A tiny corpus in the real VoiceBank-DEMAND layout: 48 kHz tones, the noisy ones with an offset."""
+    from wavegen.audio.io import write_audio
+    tone = 0.1 * np.sin(np.arange(int(seconds * 48000)) / 10)
+    for split, names in (("trainset_28spk", train), ("testset", test)):
+        for kind, offset in (("clean", 0.0), ("noisy", 0.02)):
+            for name in names:
+                write_audio(root / f"{kind}_{split}_wav" / f"{name}.wav", tone + offset, 48000, subtype="PCM_16")
+    return root
+
+
+def test_a_corpus_with_too_few_windows_for_a_batch_is_refused_before_scoring_or_training(tmp_path):
+    from wavegen.recipes.segan import voicebank
+    corpus, exp = voicebank_corpus(tmp_path / "vb"), tmp_path / "exp"
+    with pytest.raises(WavegenError) as error:
+        voicebank.run(exp, corpus, [])     # the paper's: 86 epochs of batches of 400 windows of 16384 samples
+    assert_one_line(error, f"VoiceBank-DEMAND at {corpus}: the 1 training pair of clean_trainset_28spk_wav gives "
+                           "1 window of model.window=16384 samples, fewer than one batch (train.batch_size=400)")
+    assert sorted(p.name for p in exp.iterdir()) == ["data"]      # the prepared cache only: nothing scored
+
+
+def test_holding_out_every_training_speaker_is_refused_before_anything_is_written(tmp_path):
+    corpus, exp = voicebank_corpus(tmp_path / "vb", train=("p226_001", "p226_002")), tmp_path / "exp"
+    run = wavegen_cli("recipe", "segan", "--data", "voicebank", "--data-root", str(corpus), "--exp-dir", str(exp),
+                      "--set", "train.validation_speakers=1", "--set", "train.select_by=val_pesq", cwd=tmp_path)
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert (f"VoiceBank-DEMAND at {corpus}: clean_trainset_28spk_wav holds 1 speaker (p226); holding out "
+            "train.validation_speakers=1 would leave none to train on") in run.stderr
+    assert not exp.exists()
+
+
+def test_clean_and_noisy_files_at_other_rates_are_resampled_and_train(tmp_path):
+    from wavegen.audio.io import write_audio
+    corpus, exp = voicebank_corpus(tmp_path / "vb", train=("p226_001", "p227_001")), tmp_path / "exp"
+    for name in ("p226_001", "p227_001"):                     # noisy training files at 16 kHz, stereo
+        write_audio(corpus / "noisy_trainset_28spk_wav" / f"{name}.wav",
+                    np.stack([np.full(8000, 0.01), np.zeros(8000)]), 16000, subtype="PCM_16")
+    model = [a for a in TINY if a != "--set" and not a.startswith("corpus.")]
+    run = wavegen_cli("recipe", "segan", "--data", "voicebank", "--data-root", str(corpus), "--exp-dir", str(exp),
+                      "--max-steps", "1", *[arg for value in model for arg in ("--set", value)], cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "enhanced" in run.stdout and (exp / "model.safetensors").exists()
+
+
+def test_a_generated_corpus_with_too_few_speakers_to_hold_out_is_refused_before_scoring(tmp_path):
+    exp = tmp_path / "exp"
+    validated = [v for v in TINY[1::2] if not v.startswith(("train.validation_speakers", "train.select_by",
+                                                             "train.attenuation_limits_db"))]     # the demo's: 2
+    run = wavegen_cli("recipe", "segan", "--data", "demo", "--exp-dir", str(exp),
+                      *[a for v in validated for a in ("--set", v)], cwd=tmp_path)
+    assert run.returncode == 1 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert (f"VoiceBank-DEMAND at {exp / 'corpus'}: clean_trainset_28spk_wav holds 2 speakers (p226, p227); "
+            "holding out train.validation_speakers=2 would leave none to train on; set it to at most 1") in run.stderr
+    assert not (exp / "stages" / "score_noisy.json").exists() and not (exp / "checkpoints").exists()

@@ -59,6 +59,35 @@ def test_publish_copies_samples_and_replaces_only_with_overwrite(demo_run, tmp_p
     assert empty.returncode == 1 and "no samples to publish" in empty.stderr
 
 
+def test_publish_says_how_many_would_be_replaced_and_never_writes_into_a_folder_or_file_in_the_way(tmp_path):
+    from wavegen.core.experiment import publish_samples
+    from wavegen.errors import WavegenError
+    from tests.support import assert_one_line
+    samples = tmp_path / "exp" / "samples"
+    (samples / "sub").mkdir(parents=True)
+    (samples / "a.wav").write_bytes(b"A")
+    (samples / "sub" / "b.wav").write_bytes(b"B")
+    pub = tmp_path / "pub"
+    pub.mkdir()
+    (pub / "a.wav").write_bytes(b"mine")
+    with pytest.raises(WavegenError) as error:
+        publish_samples(tmp_path / "exp", pub)
+    assert_one_line(error, f"{pub / 'a.wav'} already exists (1 of 2 files); use --overwrite to replace")
+    assert (pub / "a.wav").read_bytes() == b"mine" and not (pub / "sub").exists()
+    (pub / "sub").write_bytes(b"a file of mine")
+    with pytest.raises(WavegenError) as error:
+        publish_samples(tmp_path / "exp", pub, overwrite=True)
+    assert_one_line(error, f"{pub / 'sub'}: is a file, not a folder")
+    (pub / "sub").unlink()
+    (pub / "a.wav").unlink()
+    (pub / "a.wav").mkdir()
+    with pytest.raises(WavegenError) as error:
+        publish_samples(tmp_path / "exp", pub, overwrite=True)
+    assert_one_line(error, f"{pub / 'a.wav'}: a folder is in the way")
+    (pub / "a.wav").rmdir()
+    assert [p.read_bytes() for p in publish_samples(tmp_path / "exp", pub)] == [b"A", b"B"]
+
+
 def test_sample_command_writes_audio_with_each_path_identical(demo_run, tmp_path):
     _, exp, _, _ = demo_run
     outputs = {}
@@ -131,7 +160,7 @@ def test_sample_names_say_what_made_them_and_never_replace_without_overwrite(dem
 
 
 @pytest.mark.parametrize("extra, message", [
-    (["--seconds", "-1"], "--seconds must be positive"),
+    (["--seconds", "-1"], "--seconds must be a positive number"),
     (["--temperature", "0"], "temperature must be a positive number"),
     (["-n", "0"], "-n must be at least 1"),
     ([], "give --mel-from"),
@@ -162,3 +191,50 @@ def test_sample_command_rejects_unknown_speakers_and_other_families(demo_run, tm
     other = wavegen_cli("sample", "-c", str(segan), "-o", str(tmp_path / "o"), cwd=tmp_path)
     assert other.returncode == 1
     assert other.stderr.strip() == f"error: {segan}: a segan checkpoint cannot sample; it can enhance"
+
+
+def ljspeech_corpus(root, clips=2, seconds=0.3, rate=22050):
+    """A tiny LJSpeech-1.1 layout: metadata.csv and wavs/ of tones."""
+    (root / "wavs").mkdir(parents=True)
+    for i in range(clips):
+        sf.write(str(root / "wavs" / f"LJ001-{i + 1:04d}.wav"), 0.1 * np.sin(np.arange(int(seconds * rate)) / 7),
+                 rate, subtype="PCM_16")
+    (root / "metadata.csv").write_text("".join(f"LJ001-{i + 1:04d}|Words {i}.|Words {i}.\n" for i in range(clips)))
+    return root
+
+
+def test_a_corpus_that_cannot_spare_the_test_utterances_is_refused_before_anything_is_written(tmp_path):
+    from wavegen.errors import WavegenError
+    from wavegen.recipes.wavenet import ljspeech
+    from tests.support import assert_one_line
+    corpus, exp = ljspeech_corpus(tmp_path / "LJSpeech-1.1"), tmp_path / "exp"
+    with pytest.raises(WavegenError) as error:
+        ljspeech.run(exp, corpus, [])
+    assert_one_line(error, f"LJSpeech at {corpus}: data.test_utterances=100, but its 2 utterances of 1 speaker "
+                           "can spare at most 1 for testing", "lower data.test_utterances")
+    with pytest.raises(WavegenError) as error:                # nothing to evaluate on
+        ljspeech.run(exp, corpus, ["data.test_utterances=0"])
+    assert_one_line(error, "data.test_utterances must be at least 1, got 0")
+    assert not exp.exists()
+
+
+def test_a_speaker_too_short_for_a_batch_of_crops_is_refused_before_training(tmp_path):
+    from wavegen.errors import WavegenError
+    from wavegen.recipes.wavenet import vctk
+    from tests.support import assert_one_line
+    corpus, exp = tmp_path / "VCTK-Corpus-0.92", tmp_path / "exp"
+    for i in range(3):                                       # one speaker, clips of 10 ms: shorter than a crop
+        path = corpus / "wav48_silence_trimmed" / "p225" / f"p225_{i + 1:03d}_mic1.flac"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(path), np.full(480, 0.1), 48000, format="FLAC", subtype="PCM_16")
+    settings = [s for s in TINY[1::2] if not s.startswith("corpus.")]
+    with pytest.raises(WavegenError) as error:
+        vctk.run(exp, corpus, [*settings, "data.test_utterances=1"])
+    assert_one_line(error, f"VCTK at {corpus}: its 2 training utterances give 2 crops of train.crop_samples=400 "
+                           "samples, fewer than one batch (train.batch_size=4)")
+    assert not (exp / "checkpoints").exists() and not (exp / "config.json").exists()
+    run = wavegen_cli("recipe", "wavenet", "--data", "vctk", "--data-root", str(corpus), "--exp-dir", str(exp),
+                      "--max-steps", "1", *[a for s in settings for a in ("--set", s)], "--set", "sample.speakers=1",
+                      "--set", "data.test_utterances=1", "--set", "train.batch_size=2", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr                    # a batch they fill: one speaker trains and samples
+    assert sorted(p.name for p in (exp / "samples").iterdir()) == ["p225-seed0-0.wav"]

@@ -20,8 +20,10 @@ from typing import Any
 
 from wavegen.core import distributed as dist
 from wavegen.core.checkpoint import read_checkpoint
-from wavegen.core.files import copy_file_atomic, save_figure, write_json_atomic, write_text_atomic
+from wavegen.core.files import (copy_file_atomic, refuse_existing, save_figure, write_json_atomic,
+                                write_text_atomic)
 from wavegen.errors import WavegenError
+from wavegen.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +246,10 @@ def publish_samples(exp_dir: str | Path, destination: str | Path, *, overwrite: 
     Recipes write their examples inside the experiment folder only, so a trial
     run never touches published samples; this is the explicit step that does.
     A file already at ``destination`` is replaced only with ``overwrite``, and
-    that is checked for every file before anything is copied.
+    that is checked for every file before anything is copied
+    (:func:`~wavegen.core.files.refuse_existing`: "X already exists (1 of 2
+    files); use --overwrite to replace"); a folder where a file would go is
+    refused even with ``overwrite``.
     """
     source, destination = Path(exp_dir) / "samples", Path(destination)
     files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else []
@@ -255,11 +260,11 @@ def publish_samples(exp_dir: str | Path, destination: str | Path, *, overwrite: 
     if destination.resolve().is_relative_to(source.resolve()) or source.resolve().is_relative_to(destination.resolve()):
         raise WavegenError(f"{destination}: must lie outside {source} (and not contain it)")
     targets = [destination / p.relative_to(source) for p in files]
-    existing = [t for t in targets if t.exists()]
-    if existing and not overwrite:
-        raise WavegenError(f"{existing[0]} already exists ({len(existing)} of {len(targets)} files would be "
-                           f"replaced); use --overwrite to replace them")
+    for folder in sorted({parent for t in targets for parent in t.parents if parent.is_relative_to(destination)}):
+        if folder.exists() and not folder.is_dir():
+            raise WavegenError(f"{folder}: is a file, not a folder (samples go inside it)")
+    refuse_existing(targets, overwrite)               # a folder in the way is refused even with overwrite
     for file, target in zip(files, targets):
         copy_file_atomic(file, target)
-    log.info("published %d files from %s to %s", len(targets), source, destination)
+    log.info("published %s from %s to %s", counted(len(targets), "file"), source, destination)
     return targets

@@ -2,38 +2,164 @@
 
 Every file wavegen writes (audio, checkpoints, manifests, CSV, JSON) goes
 through :func:`atomic_output`, so an interrupted run leaves either the old file
-or the complete new one, never a partial file.
+or the complete new one, never a partial file; the new file's data and the
+rename are flushed to disk (``fsync``) before the call returns, so a power cut
+right after does not lose or tear them either.
+
+The temporary file is ``.<stem>.wavegen-tmp-<host>-<pid>-<random><suffix>`` beside
+the target: hidden, marked as wavegen's, and naming the machine (a short hash of
+its host name) and the process writing it. A process killed mid-write leaves one
+behind; the next write into that folder removes it once its writer is gone
+(:func:`clear_stale_temporaries`). Nothing else is ever removed: not a file
+without that exact form, not one of another machine, not one whose process is
+still running.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
+import secrets
 import shutil
-import tempfile
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from wavegen.errors import WavegenError
 from wavegen.words import counted
 
+MARKER = "wavegen-tmp"
+_TEMPORARY = re.compile(rf"\..*\.{MARKER}-(?P<host>[0-9a-f]{{8}})-(?P<pid>[1-9][0-9]*)-[0-9a-f]{{8}}(\.[^.]*)?",
+                        re.DOTALL)
+_STEM_LIMIT = 80                   # of the target's stem in the temporary's name: long names still fit in 255
+_cleared: dict[str, int] = {}      # folder -> its modification time after this process last wrote there
+
 
 @contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path in ``path``'s folder (same suffix); rename it to ``path`` on success."""
+    """Yield a temporary path in ``path``'s folder (same suffix); rename it to ``path`` on success.
+
+    The temporary's data is fsynced before the rename and the folder after it
+    (where the platform can open a folder). Stale temporaries of killed writers
+    in that folder are removed first (:func:`clear_stale_temporaries`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    clear_stale_temporaries(path.parent)
+    tmp = _create_temporary(path)
+    mode = os.stat(tmp).st_mode & 0o777       # 0o666 less the umask: what a new file gets
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())     # mkstemp makes 0600; give the usual permissions
+        yield tmp
+        if os.stat(tmp).st_mode & 0o777 != mode:
+            os.chmod(tmp, mode)                # a writer that made its own file (0o600) gets the usual ones
+        _fsync_file(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    _fsync_folder(path.parent)
+    _remember_cleared(path.parent)
+
+
+def temporary_name(path: Path) -> str:
+    """The name of a new temporary for ``path``: hidden, marked, with this host and process, random."""
+    return (f".{path.stem[:_STEM_LIMIT]}.{MARKER}-{_host_tag()}-{os.getpid()}-{secrets.token_hex(4)}"
+            f"{path.suffix}")
+
+
+def is_stale_temporary(name: str) -> bool:
+    """Whether ``name`` is a temporary of :func:`atomic_output` written on this host by a process now gone."""
+    match = _TEMPORARY.fullmatch(name)
+    return bool(match) and match["host"] == _host_tag() and not _process_alive(int(match["pid"]))
+
+
+def clear_stale_temporaries(folder: Path) -> list[Path]:
+    """Remove the temporaries killed writers left in ``folder``; returns what was removed.
+
+    Cheap when nothing changed: the folder is listed only if its modification
+    time differs from the one this process saw after its own last write there.
+    """
+    key = str(folder)
+    try:
+        if _cleared.get(key) == os.stat(folder).st_mtime_ns:
+            return []
+        entries = [entry for entry in os.scandir(folder) if MARKER in entry.name]
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        if is_stale_temporary(entry.name) and entry.is_file(follow_symlinks=False):
+            try:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+            except OSError:
+                pass                            # another process removed it, or it is not ours to remove
+    return removed
+
+
+def _create_temporary(path: Path) -> Path:
+    for _ in range(100):
+        tmp = path.parent / temporary_name(path)
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))   # the umask applies
+            return tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDWR if os.name == "nt" else os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable; skipped where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remember_cleared(folder: Path) -> None:
+    if len(_cleared) > 4096:
+        _cleared.clear()
+    try:
+        _cleared[str(folder)] = os.stat(folder).st_mtime_ns
+    except OSError:
+        pass
+
+
+@lru_cache(maxsize=1)
+def _host_tag() -> str:
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host; True when that cannot be told (so nothing is removed)."""
+    if pid == os.getpid() or os.name == "nt":     # on Windows os.kill would terminate the process
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:                               # PermissionError: it runs, as another user
+        return True
+    return True
 
 
 def refuse_existing(paths, overwrite: bool, *, option: str = "--overwrite", instead: str = "") -> None:
@@ -51,12 +177,6 @@ def refuse_existing(paths, overwrite: bool, *, option: str = "--overwrite", inst
         many = f" ({len(existing)} of {counted(len(paths), 'file')})" if len(paths) > 1 else ""
         raise WavegenError(f"{existing[0]} already exists{many}; use {option} to replace"
                            f"{' it' if len(paths) == 1 else ''}{', ' + instead if instead else ''}")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

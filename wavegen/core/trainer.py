@@ -12,6 +12,8 @@ the step runs. The training position (epoch, batch) and step number, with the
 model and optimiser state, therefore determine everything that follows: a run
 killed after any checkpoint and resumed gives bit-identical weights to one
 that never stopped (on the CPU), whatever ran in between (evaluation, logging).
+Resuming takes the newest intact checkpoint: one torn by a crash while it was
+written is passed over with a one-line warning (at least two are kept for that).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from wavegen.core.device import cpu_has_native_bf16, resolve_device, step_seed
 from wavegen.core.optim import LR_SCHEDULES, WeightAverage, schedule_learning_rate
 from wavegen.core.runlog import RunLogs
 from wavegen.errors import CheckpointError, WavegenError
+from wavegen.words import counted
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +58,18 @@ class TrainConfig:
     log_every: int = 10
     eval_every: int = 0                  # 0: only at the end
     checkpoint_every: int = 500
-    keep_checkpoints: int = 3
+    keep_checkpoints: int = 3            # at least 2: a torn newest one falls back to the one before
     ema_decay: float = 0.0               # >0: evaluate and publish an exponential moving average of the weights
     select_by: str = ""                  # a metric of the evaluation: publish the weights where it was best
     select_mode: str = "max"             # max | min: which way select_by is better ("" above: the last weights)
     warmup_steps: int = 0                # >0: every optimiser's learning rate ramps up linearly over these steps
     lr_schedule: str = "constant"        # constant | cosine (to a tenth of the rate at max_steps)
     progress: bool = True
+    batch_parts: str = ""                # what makes up batch_size, for messages: "batch 4 × 5 critic steps"
 
     def __post_init__(self):
         """Refuse impossible settings up front, named as a recipe's ``train.*`` keys."""
-        for name, least in (("max_steps", 1), ("batch_size", 1), ("log_every", 1), ("keep_checkpoints", 1),
+        for name, least in (("max_steps", 1), ("batch_size", 1), ("log_every", 1), ("keep_checkpoints", 2),
                             ("eval_every", 0), ("checkpoint_every", 0), ("warmup_steps", 0)):
             if getattr(self, name) < least:
                 raise WavegenError(f"train.{name} must be at least {least}, got {getattr(self, name)}")
@@ -78,14 +82,20 @@ class TrainConfig:
 
 
 class EpochBatches:
-    """Global batches of dataset indices in a seeded order per epoch; each process takes its share."""
+    """Global batches of dataset indices in a seeded order per epoch; each process takes its share.
 
-    def __init__(self, dataset_size: int, batch_size: int, seed: int):
+    ``parts`` says what ``batch_size`` is made of when it is not simply the batch
+    ("batch 4 × 5 critic steps"), for the message when the data cannot fill it.
+    """
+
+    def __init__(self, dataset_size: int, batch_size: int, seed: int, parts: str = ""):
         world = dist.world_size()
         if batch_size % world:
             raise WavegenError(f"batch size {batch_size} does not split evenly over {world} processes")
         if dataset_size < batch_size:
-            raise WavegenError(f"the training set has {dataset_size} examples, fewer than one batch ({batch_size})")
+            needed = f"one step's batches ({batch_size} = {parts})" if parts else f"one batch ({batch_size})"
+            raise WavegenError(f"the training set has {counted(dataset_size, 'example')}, fewer than {needed}; "
+                               f"lower train.batch_size or train on more data")
         self.size, self.batch_size, self.seed = dataset_size, batch_size, seed
         self.per_epoch = dataset_size // batch_size       # drop the last partial batch
 
@@ -136,8 +146,9 @@ class Trainer:
         self.device = resolve_device(config.device)
         dist.init_if_launched(self.device)
         self.is_main = dist.rank() == 0
-        self.batches = EpochBatches(len(dataset), config.batch_size, config.seed)
+        self.batches = EpochBatches(len(dataset), config.batch_size, config.seed, config.batch_parts)
         self.step, self.epoch, self.batch_in_epoch = 0, 0, 0
+        self._saved_step: int | None = None  # the step of the training checkpoint this run last wrote or read
         self.ema = WeightAverage(task.model, config.ema_decay) if config.ema_decay > 0 else None
         self.best: dict | None = None        # {metric, mode, step, value} of the best evaluation so far
 
@@ -266,9 +277,13 @@ class Trainer:
 
     # --- checkpoints ---------------------------------------------------------------------
     def save(self) -> Path | None:
-        """Write a full training checkpoint for the current step (main process only)."""
+        """Write a full training checkpoint for the current step (main process only).
+
+        Older ones beyond ``keep_checkpoints`` are deleted only once it is on disk
+        (written, fsynced and renamed into place), so at least two intact ones remain.
+        """
         path = self.checkpoint_dir / f"step-{self.step:08d}.safetensors"
-        if self.is_main and not path.exists():
+        if self.is_main and self._saved_step != self.step:
             tensors: dict[str, torch.Tensor] = {}
             optim = {name: flatten_state(opt.state_dict(), f"optim/{name}", tensors)
                      for name, opt in self.task.optimizers.items()}
@@ -279,20 +294,50 @@ class Trainer:
                      "world_size": dist.world_size(), "ema_updates": self.ema.updates if self.ema else 0,
                      "best": self.best}
             save_checkpoint(path, self.task.model, step=self.step, train_tensors=tensors, train_state=state)
-            for old in sorted(self.checkpoint_dir.glob("step-*.safetensors"))[:-self.config.keep_checkpoints]:
+            self._saved_step = self.step
+            # Later ones are unreadable leftovers resumed past; they are replaced when training gets there.
+            earlier = [p for p in self.checkpoints() if p.name <= path.name]
+            for old in earlier[:-self.config.keep_checkpoints]:
                 old.unlink(missing_ok=True)
         dist.barrier()
         return path
 
+    def checkpoints(self) -> list[Path]:
+        """The training checkpoints in the experiment folder, oldest first."""
+        return sorted(self.checkpoint_dir.glob("step-*.safetensors"))
+
     def latest_checkpoint(self) -> Path | None:
-        found = sorted(self.checkpoint_dir.glob("step-*.safetensors"))
+        found = self.checkpoints()
         return found[-1] if found else None
 
+    def _latest_intact(self) -> tuple[Path, dict, dict] | None:
+        """(path, header, tensors) of the newest readable training checkpoint; None if there are none.
+
+        An unreadable newest one (torn by a crash or a full disk) gets a one-line
+        warning and the newest intact one is taken; if none is intact, the newest one's error.
+        """
+        unreadable: list[CheckpointError] = []
+        for path in reversed(self.checkpoints()):
+            try:
+                header, tensors = read_checkpoint(path)
+            except CheckpointError as error:
+                unreadable.append(error)
+                continue
+            if unreadable:
+                others = len(unreadable) - 1
+                more = f", as {'is' if others == 1 else 'are'} {counted(others, 'earlier one')}" if others else ""
+                log.warning("%s is unreadable (%s)%s; resuming from %s", unreadable[0].path, unreadable[0].problem,
+                            more, path.stem)
+            return path, header, tensors
+        if unreadable:
+            raise unreadable[0]
+        return None
+
     def _resume(self) -> None:
-        path = self.latest_checkpoint()
-        if path is None:
+        latest = self._latest_intact()
+        if latest is None:
             return
-        header, tensors = read_checkpoint(path)
+        path, header, tensors = latest
         model = self.task.model
         if header["model"] != getattr(model, "registry_name", None) or header["config"] != getattr(model, "config", {}):
             raise CheckpointError(path, f"the experiment folder holds a checkpoint of another model or config "
@@ -303,6 +348,7 @@ class Trainer:
         for name, opt in self.task.optimizers.items():
             opt.load_state_dict(unflatten_state(state["optimizers"][name], train))
         self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        self._saved_step = self.step
         best = state.get("best")
         # A best found under another criterion does not count for this one.
         self.best = best if best and (best["metric"], best["mode"]) == (self.config.select_by,

@@ -32,13 +32,15 @@ from wavegen.data.utterances import Utterance, scan_folder
 from wavegen.data.vctk import scan_vctk
 from wavegen.errors import AudioFileError, DatasetError
 
-__all__ = ["SCANNERS", "SPLITS", "CorpusManifest", "PackedUtterance", "WaveformCrops", "prepare_corpus"]
+__all__ = ["CORPUS_NAMES", "SCANNERS", "SPLITS", "CorpusManifest", "PackedUtterance", "WaveformCrops",
+           "prepare_corpus"]
 
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "test")
 SCANNERS: dict[str, Callable[[Path], list[Utterance]]] = {
     "ljspeech": scan_ljspeech, "vctk": scan_vctk, "folder": scan_folder}
+CORPUS_NAMES = {"ljspeech": "LJSpeech", "vctk": "VCTK", "folder": "the audio folder"}     # for messages
 _AUDIO = "audio.npy"
 
 

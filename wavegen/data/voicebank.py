@@ -47,6 +47,11 @@ TEST_FOLDERS = ("clean_testset_wav", "noisy_testset_wav")
 WHERE_TO_GET = "VoiceBank-DEMAND is on Edinburgh DataShare, https://doi.org/10.7488/ds/2117"
 
 
+def training_speakers(names: Iterable[str]) -> list[str]:
+    """The sorted speaker ids of file names like ``p226_001.wav``."""
+    return sorted({name.split("_")[0] for name in names})
+
+
 def train_folders(trainset: str) -> tuple[str, str]:
     """The (clean, noisy) training folder names of a VoiceBank-DEMAND variant."""
     if trainset not in TRAINSETS:
@@ -97,7 +102,7 @@ class VoiceBankManifest(CachedManifest):
 
     def split_speakers(self, held_out: int) -> tuple[list[int], list[int]]:
         """(training, validation) utterance indices: the last ``held_out`` speakers (sorted ids) validate."""
-        speakers = sorted({name.split("_")[0] for name in self.train_names})
+        speakers = training_speakers(self.train_names)
         if not 0 <= held_out < len(speakers):
             raise DatasetError(f"{self.cache_dir}: cannot hold out {held_out} of the {len(speakers)} training "
                                f"speakers for validation (keep at least one to train on)")
