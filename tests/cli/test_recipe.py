@@ -45,3 +45,12 @@ def test_a_missing_model_or_data_points_to_the_list(tmp_path):
         result = wavegen_cli(*args, cwd=tmp_path)
         assert result.returncode == 1
         assert result.stderr.count("\n") == 1 and "wavegen recipe --list" in result.stderr, result.stderr
+
+
+def test_warnings_read_like_errors_unless_verbose():
+    import logging
+
+    from wavegen.cli import _Lines
+    record = logging.LogRecord("wavegen.core.trainer", logging.WARNING, __file__, 1,
+                               "%s is unreadable; resuming from %s", ("step-10", "step-5"), None)
+    assert _Lines().format(record) == "warning: step-10 is unreadable; resuming from step-5"

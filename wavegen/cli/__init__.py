@@ -71,8 +71,16 @@ def main(verbose: bool) -> None:
       wavegen recipe wavenet --data demo
       wavegen sample --checkpoint exp/wavenet-demo/model.safetensors -o out/ --speaker p226
     """
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_Lines() if not verbose else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+
+
+class _Lines(logging.Formatter):
+    """Warnings as the user reads them on stderr: ``warning: <message>``, like errors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
 def _recipes() -> dict[str, list[str]]:
