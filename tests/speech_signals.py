@@ -1,4 +1,4 @@
-"""Test signals for the speech tests: a speech-like signal, a clean and a noisy one as fixtures, and a pitch tracker."""
+"""Test signals for the speech tests: a speech-like signal, a clean and a noisy one as fixtures, a pitch tracker, WAV files."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 import scipy.signal
+import soundfile as sf
 import torch
 
 FS = 16000
@@ -72,3 +73,22 @@ def speechlike_batch(batch=4, length=4096, seed=0):
     f0 = 100 + 150 * torch.rand(batch, 1, generator=g)
     harmonics = sum(torch.sin(2 * math.pi * k * f0 * t) / k for k in range(1, 12))
     return 0.1 * harmonics * (0.5 + 0.5 * torch.sin(2 * math.pi * 4 * t))      # syllable-rate envelope
+
+
+def write_wav(path, seconds, rate, channels=1, seed=0, subtype=None, signal=None):
+    """A speech-like tone with a little noise (or ``signal``) written to ``path``; returns the path."""
+    rng = np.random.default_rng(seed)
+    frames = int(round(seconds * rate))
+    if signal is None:
+        t = np.arange(frames) / rate
+        speechy = 0.3 * np.sin(2 * np.pi * 220 * t)[:, None] * (1 + np.sin(2 * np.pi * 3 * t))[:, None] / 2
+        signal = speechy + 0.05 * rng.standard_normal((frames, channels))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.asarray(signal, dtype=np.float32).reshape(frames, channels), rate, subtype=subtype)
+    return path
+
+
+def read_wav(path):
+    """(frames × channels float32, rate)."""
+    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    return audio, rate

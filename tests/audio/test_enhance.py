@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-import scipy.signal
 import soundfile as sf
 import torch
 
-from wavegen.audio.enhance import (DC_BLOCK_HZ, HALF_OVERLAP, EnhanceResult, Tiling, enhance_file, enhance_files,
-                                    enhance_waveform)
+from tests.speech_signals import read_wav as read
+from tests.speech_signals import write_wav as write
+from wavegen.audio.enhance import EnhanceResult, enhance_file, enhance_files, enhance_waveform
 from wavegen.audio.segan import SEGAN
 from wavegen.errors import AudioFileError, WavegenError
 
@@ -16,23 +16,6 @@ from wavegen.errors import AudioFileError, WavegenError
 def model():
     torch.manual_seed(0)
     return SEGAN.from_name("tiny")
-
-
-def write(path, seconds, rate, channels=1, seed=0, subtype=None, signal=None):
-    rng = np.random.default_rng(seed)
-    frames = int(round(seconds * rate))
-    if signal is None:
-        t = np.arange(frames) / rate
-        speechy = 0.3 * np.sin(2 * np.pi * 220 * t)[:, None] * (1 + np.sin(2 * np.pi * 3 * t))[:, None] / 2
-        signal = speechy + 0.05 * rng.standard_normal((frames, channels))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, np.asarray(signal, dtype=np.float32).reshape(frames, channels), rate, subtype=subtype)
-    return path
-
-
-def read(path):
-    audio, rate = sf.read(path, dtype="float32", always_2d=True)
-    return audio, rate
 
 
 @pytest.mark.parametrize("rate", [8000, 16000, 44100, 48000])
@@ -247,49 +230,6 @@ def test_enhance_command_bad_paths_are_one_line_and_cost_nothing(model, tmp_path
     assert again.returncode == 1 and "--overwrite" in again.stderr
 
 
-@pytest.mark.parametrize("tiling", [HALF_OVERLAP, Tiling(), Tiling(trim=0.125, fade=0.0),
-                                    Tiling(trim=0.0, fade=0.25, shape="linear")])
-def test_every_tiling_puts_each_sample_back_where_it_was(tmp_path, tiling):
-    # A residual generator starts as the identity (its last layer is zero): whatever the tiling,
-    # every output sample must be its input sample with weights summing to one, and the file
-    # streamed in odd blocks must equal the whole (the windows are aligned to the file's start).
-    torch.manual_seed(0)
-    identity = SEGAN.from_name("tiny", residual=True)
-    src = write(tmp_path / "in.wav", 1.3, 16000, subtype="FLOAT")
-    audio = read(src)[0][:, 0]
-    out = enhance_waveform(identity, audio, 16000, tiling=tiling).numpy()
-    reference = enhance_waveform(identity, audio, 16000, tiling=Tiling(trim=0.0, fade=0.5, shape="linear")).numpy()
-    np.testing.assert_allclose(out, reference, atol=1e-6)
-    # Pre- and de-emphasis cancel around an identity generator, leaving the DC blocker alone.
-    r = 1 - 2 * np.pi * DC_BLOCK_HZ / 16000
-    np.testing.assert_allclose(out, scipy.signal.lfilter([1.0, -1.0], [1.0, -r], audio), atol=1e-5)
-    streamed = read(enhance_file(identity, src, tmp_path / "out.wav", block_seconds=0.37, tiling=tiling))[0][:, 0]
-    np.testing.assert_allclose(streamed, out, atol=1e-6)
-
-
-def test_impossible_tilings_are_refused():
-    for bad in (dict(trim=-0.1), dict(trim=0.3, fade=0.3), dict(trim=0.5, fade=0.0), dict(shape="box")):
-        with pytest.raises(WavegenError, match="tiling"):
-            Tiling(**bad)
-
-
-def test_bfloat16_enhances_as_float32_does_within_its_rounding(tmp_path):
-    torch.manual_seed(0)
-    trained_like = SEGAN.from_name("tiny", residual=True)
-    with torch.no_grad():                      # a generator that changes its input, not the identity
-        for p in trained_like.generator.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    audio = read(write(tmp_path / "in.wav", 1.5, 16000, subtype="FLOAT"))[0][:, 0]
-    exact = enhance_waveform(trained_like, audio, 16000, precision="float32").numpy()
-    fast = enhance_waveform(trained_like, audio, 16000, precision="bfloat16").numpy()
-    assert not np.array_equal(exact, fast)
-    error_db = 10 * np.log10(np.sum((fast - exact) ** 2) / np.sum(exact ** 2))
-    assert error_db < -35, error_db
-    np.testing.assert_array_equal(fast, enhance_waveform(trained_like, audio, 16000, precision="bfloat16").numpy())
-    with pytest.raises(WavegenError, match="precision"):
-        enhance_waveform(trained_like, audio, 16000, precision="half")
-
-
 def test_files_enhanced_together_are_what_each_gets_alone(model, tmp_path):
     # enhance_files batches the windows of several short files into one generator call.
     folder = tmp_path / "in"
@@ -301,21 +241,6 @@ def test_files_enhanced_together_are_what_each_gets_alone(model, tmp_path):
     for name in names:
         alone = enhance_file(model, folder / name, tmp_path / "alone" / name, precision="float32")
         np.testing.assert_allclose(read(tmp_path / "together" / name)[0], read(alone)[0], atol=1e-6)
-
-
-def test_the_bfloat16_copy_follows_every_change_of_the_weights(tmp_path):
-    # Training's validation enhances between optimiser steps: a cached copy must never be stale.
-    torch.manual_seed(0)
-    net = SEGAN.from_name("tiny", residual=True)
-    audio = read(write(tmp_path / "in.wav", 0.5, 16000, subtype="FLOAT"))[0][:, 0]
-    before = enhance_waveform(net, audio, 16000, precision="bfloat16").numpy()
-    with torch.no_grad():
-        net.generator.decoder[-1].deconv.bias.add_(0.1)          # in place, as an optimiser step
-    after = enhance_waveform(net, audio, 16000, precision="bfloat16").numpy()
-    assert np.abs(after - before).max() > 0.01
-    net.load_state_dict(SEGAN.from_name("tiny", residual=True).state_dict())   # the identity again
-    again = enhance_waveform(net, audio, 16000, precision="bfloat16").numpy()
-    np.testing.assert_allclose(again, enhance_waveform(net, audio, 16000, precision="float32").numpy(), atol=1e-6)
 
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
