@@ -4,7 +4,9 @@ Every recipe starts the same way (:func:`start`): the corpus (the real Speech
 Commands folder, or the generated demo written as a stage), then ``prepare``
 packs the ten digit words into the experiment's ``data/`` cache once. The
 recipes read that cache through :func:`manifest`, and score clips beside its
-real test clips through a classifier with :func:`write_scores`.
+real test clips through a classifier with :func:`write_scores`; that
+classifier (the judge) is found and checked before a GAN trains with
+:func:`sc09_judge` (:mod:`wavegen.recipes._judge`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from pathlib import Path
 
 import torch
 
+from wavegen.audio.classifier import AudioClassifier
 from wavegen.audio.generation import evaluate_generation, format_scores, real_clips
 from wavegen.core.experiment import Experiment, apply_overrides
 from wavegen.core.files import write_json_atomic, write_text_atomic
-from wavegen.data.sc09 import SC09Manifest, check_sc09_layout, prepare_sc09
+from wavegen.data.sc09 import SPLIT_LISTS, SPLITS, SC09Manifest, check_sc09_layout, prepare_sc09
 from wavegen.data.sc09_demo import write_sc09_demo
+from wavegen.errors import DatasetError
 from wavegen.progress import wrap_iterable
-from wavegen.recipes._common import begin
+from wavegen.recipes import _judge
+from wavegen.recipes._common import begin, require_batches
+from wavegen.words import counted
 
 DEMO_CORPUS = {"seed": 0, "speakers": 150, "repetitions": 2, "other_words": 4}
 
@@ -34,14 +40,40 @@ def start(exp_dir: Path, data_root: Path | None, overrides: list[str], base_conf
                                                    progress=wrap_iterable("write demo corpus", unit="speaker"))
     config, exp, device, root = begin(exp_dir, data_root, overrides, base_config, check_config=check_config,
                                       corpus="sc09", make_corpus=make_corpus,
-                                      check_layout=lambda root, config: check_sc09_layout(root))
+                                      check_layout=lambda root, config: check_splits(root, _counts(root), config))
 
     def prepare() -> dict:
         manifest = prepare_sc09(root, exp.dir / "data", progress=wrap_iterable("prepare data", unit="clip"))
+        check_splits(root, manifest.counts, config)          # a generated corpus is first seen here
         return {"cache_dir": str(manifest.cache_dir), "root": str(root), "counts": manifest.counts}
 
     data = exp.stage("prepare", {"root": str(root)}, prepare, always=True)
     return config, exp, device, data
+
+
+def check_splits(root: Path, counts: dict[str, int], config: dict) -> None:
+    """What every SC09 recipe needs of the splits, before training; ``counts`` are digit clips per split.
+
+    Training takes ``train.batch_size`` clips per step (times ``train.d_steps``
+    for the GANs' critic updates); the validation split checks training; the
+    scores need two real clips of each of the test and the training split.
+    """
+    for split, least, use in (("test", 2, "the scores compare with at least 2 real test clips"),
+                              ("validation", 1, "training is validated on at least 1 clip")):
+        if counts[split] < least:
+            raise DatasetError(f"SC09 at {root}: {SPLIT_LISTS[split]} puts {counted(counts[split], 'digit clip')} "
+                               f"in the {split} split, but {use}; list more digit clips there")
+    what = f"SC09 at {root}: the train split (every digit clip in neither list) has {counted(counts['train'], 'clip')}"
+    if counts["train"] < 2:
+        raise DatasetError(f"{what}, but the scores compare with at least 2 real training clips; use more data")
+    batch, steps = config["train"]["batch_size"], config["train"].get("d_steps", 1)
+    require_batches(counts["train"], batch * steps, what,
+                    f"batch {batch} × {counted(steps, 'critic step')}" if steps > 1 else "")
+
+
+def _counts(root: Path) -> dict[str, int]:
+    clips = check_sc09_layout(root)
+    return {split: sum(clip.split == split for clip in clips) for split in SPLITS}
 
 
 def manifest(data: dict):
@@ -70,3 +102,36 @@ def write_scores(exp: Experiment, data: dict, generators: dict, classifier, cfg:
     write_json_atomic(exp.dir / "scores.json", rows)
     write_text_atomic(exp.dir / "results.txt", table + "\n")
     return {"rows": rows, "table": table}
+
+
+# ---------------------------------------------------------------- the judge: the classifier that scores the GANs
+
+def sc09_fingerprint(data: dict) -> str:
+    """:func:`~wavegen.recipes._judge.data_fingerprint` of a prepared SC09 cache (its int16 clips, not a float copy)."""
+    m = manifest(data)
+    splits = {}
+    for split in ("train", "validation", "test"):
+        rows = m.rows(split)
+        splits[split] = (m.packed()[rows.start:rows.stop], m.labels(split))
+    return _judge.data_fingerprint(m.words, splits)
+
+
+def sc09_judge(exp_dir: Path, overrides: list[str], for_classifier: list[str], dataset: str, data: dict,
+               evaluate: dict, device: torch.device) -> _judge.Judge:
+    """The digit classifier that judges a GAN on this data (``evaluate.classifier``, or the classifier recipe's,
+    trained first if missing), checked before training by :func:`~wavegen.recipes._judge.check_judge`."""
+    path = _judge.locate_judge(evaluate["classifier"], exp_dir, overrides, for_classifier, dataset, data["root"])
+    m = manifest(data)
+
+    def measure(classifier) -> tuple[float, int]:
+        audio, labels = real_clips(m, "test")
+        probs, _ = classifier.predict(audio)
+        return float((probs.argmax(-1) == labels).float().mean()), len(labels)
+
+    def problem(classifier) -> str | None:
+        return None if isinstance(classifier, AudioClassifier) else "it does not classify audio clips"
+
+    request = _judge.JudgeRequest(dataset=dataset, root=data["root"], classes=list(m.words),
+                                  fingerprint=sc09_fingerprint(data), min_accuracy=evaluate["judge_min_accuracy"],
+                                  noun="test clip", measure=measure, problem=problem)
+    return _judge.check_judge(path, request, device)

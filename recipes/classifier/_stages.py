@@ -5,6 +5,11 @@ prepare → train; the audio one's evaluate gives accuracy and the inception sco
 of real clips. The image classifier: prepare → train (cross-entropy, random shifts of up to
 train.max_shift pixels) → evaluate (test accuracy). M2's recipe trains its
 labels-alone baseline with :func:`train_image_classifier` too.
+
+After evaluating, both write ``judge.json`` beside the model
+(:func:`wavegen.recipes._judge.write_record`): a fingerprint of the data it was
+trained on and its test accuracy, which the generator recipes check before they
+train (a run of an older experiment writes it too, without retraining).
 """
 
 from __future__ import annotations
@@ -21,13 +26,14 @@ from wavegen.core.files import write_text_atomic
 from wavegen.core.likelihood import ClassifierTask
 from wavegen.data.sc09 import DIGITS
 from wavegen.errors import WavegenError
-from wavegen.recipes import _sc09
+from wavegen.recipes import _judge, _sc09
 from wavegen.recipes._common import fit, main_process_only, model_kwargs, train_config
-from wavegen.recipes._images import (DEMO_DIGITS, dataset, image_shape, require_labels, split, start, test_images,
-                                     train_section, validation_batches)
+from wavegen.recipes._images import (DEMO_DIGITS, Need, check_counts, dataset, image_fingerprint, image_shape,
+                                     require_labels, split, start, test_images, train_section, validation_batches)
 from wavegen.vision.classifier import ImageClassifier
 from wavegen.vision.images import binarize as binarize_images
 from wavegen.vision.images import shift_images
+from wavegen.words import counted
 
 
 # ---------------------------------------------------------------- the audio classifier (SC09)
@@ -46,8 +52,14 @@ def run_audio_classifier(exp_dir: Path, data_root: Path | None, overrides: list[
               lambda: train_audio_classifier(exp, data, config, device), all_processes=True)
     if not main_process_only():
         return ""
-    return exp.stage("evaluate", config["evaluate"], lambda: evaluate_audio_classifier(exp, data, config["evaluate"],
-                                                                                       device))["table"]
+    result = exp.stage("evaluate", config["evaluate"], lambda: evaluate_audio_classifier(exp, data, config["evaluate"],
+                                                                                         device))
+    test = result["rows"][0]                                    # the real test clips
+    m = _sc09.manifest(data)
+    _judge.write_record(exp.dir, dataset="sc09" if "corpus" not in config else "demo", root=data["root"],
+                        classes=m.words, fingerprint=_sc09.sc09_fingerprint(data), accuracy=test["accuracy"],
+                        count=test["count"], noun="test clip")
+    return result["table"]
 
 
 def train_audio_classifier(exp: Experiment, data: dict, config: dict, device: torch.device) -> dict:
@@ -87,12 +99,20 @@ def run_image_classifier(exp_dir: Path, data_root: Path | None, overrides: list[
         if config["train"]["max_shift"] < 0 or config["train"]["weight_decay"] < 0:
             raise WavegenError("train.max_shift and train.weight_decay must be at least 0")
 
-    config, exp, device, data = start(exp_dir, data_root, overrides, base_config, dataset, check_config)
-    require_labels(data, "a classifier")
+    def before_training(config, data, device):
+        require_labels(data, "a classifier")
+        check_counts(data, "classifier", [Need("train", 1, "something to learn from"),
+                                          Need("test", 1, "the test accuracy that says whether it can judge")])
+
+    config, exp, device, data, _ = start(exp_dir, data_root, overrides, base_config, dataset, check_config,
+                                         before_training)
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_image_classifier(exp, data, config, device))
     result = exp.stage("evaluate", {},
                        lambda: evaluate_image_classifier(exp.dir / "model.safetensors", data, device))
+    _judge.write_record(exp.dir, dataset=dataset, root=data["root"], classes=data["classes"],
+                        fingerprint=image_fingerprint(data), accuracy=result["accuracy"],
+                        count=data["counts"]["test"], noun="test image")
     write_text_atomic(exp.dir / "results.txt", result["line"] + "\n")
     return result["line"]
 
@@ -115,5 +135,5 @@ def evaluate_image_classifier(path: Path, data: dict, device: torch.device) -> d
     classifier = wavegen.load(path, device=device)
     images, labels = split(data, "test")
     accuracy = classifier.accuracy(images, labels)
-    return {"accuracy": accuracy, "line": f"test accuracy {accuracy:.2%} ({len(images)} test images, "
+    return {"accuracy": accuracy, "line": f"test accuracy {accuracy:.2%} ({counted(len(images), 'test image')}, "
                                           f"error {1 - accuracy:.2%})"}

@@ -9,6 +9,10 @@ samples the classifier assigns to the asked class].
 
 The classifier is the classifier recipe's for the same data, trained first (in
 a sibling folder) if it is not there; ``--set classifier.KEY=VALUE`` reaches it.
+Before training, it is checked (:func:`~wavegen.recipes._images.image_judge`:
+its classes, its data, ``evaluate.judge_min_accuracy``) and named in the
+results, and the splits are checked to hold a training batch and, when judged,
+two test images (:func:`~wavegen.recipes._images.check_counts`).
 """
 
 from __future__ import annotations
@@ -24,9 +28,11 @@ from wavegen.core.files import write_text_atomic
 from wavegen.core.gan import OBJECTIVES, GANStepConfig
 from wavegen.core.scores import frechet_distance
 from wavegen.errors import WavegenError
-from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from wavegen.recipes._images import (DEMO_DIGITS, ImagesOnly, check_classes, dataset, evaluate_generator, image_shape,
-                                     require_labels, split, start, train_section)
+from wavegen.recipes._common import checkpoint_digest, fit, model_kwargs, split_overrides
+from wavegen.recipes._images import (DEMO_DIGITS, JUDGED_NEEDS, ImagesOnly, batch_need, check_classes, check_counts,
+                                     dataset, evaluate_generator, image_judge, image_shape, require_labels, split,
+                                     start, train_section)
+from wavegen.recipes._judge import MIN_ACCURACY, check_min_accuracy
 from wavegen.vision.cgan import CGAN
 from wavegen.vision.dcgan import DCGAN, DCGANTask
 from wavegen.vision.evaluate import draw_images
@@ -47,8 +53,10 @@ def gan_config(data: str, conditional: bool, max_steps: int = 50_000) -> dict:
                                d_steps=1, real_label=1.0, gp_weight=10.0, instance_noise=0.0,
                                instance_noise_steps=0),
         # count: generated images scored (and real training images beside them); classifier: "" = the
-        # classifier recipe's; per_class: conditional samples per class judged by it.
-        "evaluate": {"count": 1000, "splits": 10, "classifier": "", "per_class": 100},
+        # classifier recipe's; per_class: conditional samples per class judged by it; judge_min_accuracy:
+        # the least test accuracy of the classifier (0 = any).
+        "evaluate": {"count": 1000, "splits": 10, "classifier": "", "per_class": 100,
+                     "judge_min_accuracy": MIN_ACCURACY},
         "sample": {"seed": 0},
     }
     if data == "digits":
@@ -76,23 +84,32 @@ def run_gan(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
         _step_config(cfg)
         if cfg["d_steps"] < 1 or cfg["lr"] <= 0 or not 0 < cfg["real_label"] <= 1:
             raise WavegenError("train.d_steps must be at least 1, train.lr positive and train.real_label in (0, 1]")
-        if ev["splits"] < 1 or ev["count"] < ev["splits"]:
+        if ev["splits"] < 1 or ev["count"] < max(ev["splits"], 2):
             raise WavegenError(f"evaluate.count ({ev['count']}) must be at least evaluate.splits ({ev['splits']}) "
-                               f"and that at least 1")
+                               f"and 2, and evaluate.splits at least 1")
+        check_min_accuracy(ev)
 
     for_classifier, overrides = split_overrides(overrides)
-    config, exp, device, data = start(exp_dir, data_root, overrides, base_config, dataset_name, check_config)
-    if conditional:
-        require_labels(data, "a conditional GAN")
-    classifier = config["evaluate"]["classifier"]
-    if not classifier and data["classes"]:
-        classifier = str(default_classifier(exp_dir, overrides, for_classifier, dataset_name, data["root"]))
+
+    def before_training(config, data, device):
+        if conditional:
+            require_labels(data, "a conditional GAN")
+        judged = bool(config["evaluate"]["classifier"] or data["classes"])
+        check_counts(data, model_class(conditional).registry_name,
+                     [batch_need(config["train"]["batch_size"], config["train"]["d_steps"]),
+                      *(JUDGED_NEEDS if judged else ())])
+        return image_judge(exp_dir, overrides, for_classifier, dataset_name, data, config, device)
+
+    config, exp, device, data, judge = start(exp_dir, data_root, overrides, base_config, dataset_name,
+                                             check_config, before_training)
+    classifier = judge.path if judge else ""
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_gan(exp, data, config, device, conditional, classifier))
     model_path = exp.dir / "model.safetensors"
     lines = []
     if classifier:
-        scores = exp.stage("evaluate", {**config["evaluate"], "classifier": checkpoint_digest(classifier)},
+        inputs = {k: v for k, v in config["evaluate"].items() if k != "judge_min_accuracy"}
+        scores = exp.stage("evaluate", {**inputs, "classifier": checkpoint_digest(classifier)},
                            lambda: evaluate_generator(exp, data, config["evaluate"], classifier, device))
         lines.append(scores["table"])
     exp.stage("report", config["sample"], lambda: report_gan(exp, config["sample"], device))
@@ -101,7 +118,9 @@ def run_gan(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
                                       "per_class": config["evaluate"]["per_class"]},
                           lambda: check_classes(model_path, classifier, config["evaluate"]["per_class"], device))
         lines.append(check["line"])
-    if not lines:
+    if judge:
+        lines.append(judge.line())
+    else:
         lines.append(f"unlabelled images: no classifier to score the samples; see {exp.dir / 'samples'}")
     table = "\n".join(lines)
     write_text_atomic(exp.dir / "results.txt", table + "\n")

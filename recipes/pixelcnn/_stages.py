@@ -9,7 +9,10 @@ conditional samples the classifier assigns to the asked class].
 
 The model is class-conditional when the data has classes (``conditional``:
 false trains an unconditional one). The classifier is the classifier recipe's
-for the same data, trained first (in a sibling folder) if it is not there.
+for the same data, trained first (in a sibling folder) if it is not there, and
+checked before training (:func:`~wavegen.recipes._images.image_judge`); the
+splits must hold a training batch and a test image, two when judged
+(:func:`~wavegen.recipes._images.check_counts`).
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.core.sampling import SampleRequest
 from wavegen.errors import WavegenError
-from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, check_classes, dataset, evaluate_generator,
-                                     image_shape, start, test_images, train_section, validation_batches)
+from wavegen.recipes._common import checkpoint_digest, fit, model_kwargs, split_overrides
+from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, JUDGED_NEEDS, ImagesOnly, Need, batch_need, check_classes,
+                                     check_counts, dataset, evaluate_generator, image_judge, image_shape, start,
+                                     test_images, train_section, validation_batches)
+from wavegen.recipes._judge import MIN_ACCURACY, check_min_accuracy
 from wavegen.vision.generate import generate_images
 from wavegen.vision.images import save_image_grid
 from wavegen.vision.pixelcnn import PixelCNN, PixelCNNTask, quantize
+from wavegen.words import counted
 
 
 def pixelcnn_config(data: str, max_steps: int = 100_000, **preset) -> dict:
@@ -41,8 +47,10 @@ def pixelcnn_config(data: str, max_steps: int = 100_000, **preset) -> dict:
         "conditional": True,
         "train": train_section(max_steps, batch_size=32, lr=1e-3),
         # count: test images whose likelihood is reported (0 = all); samples: images drawn (cached path) and
-        # scored by the classifier beside real ones; per_class: conditional samples per class it judges.
-        "evaluate": {"count": 0, "samples": 200, "splits": 10, "classifier": "", "per_class": 20},
+        # scored by the classifier beside real ones; per_class: conditional samples per class it judges;
+        # judge_min_accuracy: the least test accuracy of the classifier (0 = any).
+        "evaluate": {"count": 0, "samples": 200, "splits": 10, "classifier": "", "per_class": 20,
+                     "judge_min_accuracy": MIN_ACCURACY},
         "sample": {"seed": 0, "count": 40},
     }
     if data == "digits":
@@ -57,22 +65,30 @@ def run_pixelcnn(exp_dir: Path, data_root: Path | None, overrides: list[str], *,
     def check_config(config):
         PixelCNN(**config["model"], classes=["a", "b"] if config["conditional"] else None)
         ev = config["evaluate"]
-        if ev["splits"] < 1 or ev["samples"] < ev["splits"] or ev["per_class"] < 1 or config["sample"]["count"] < 1:
-            raise WavegenError("evaluate.samples must be at least evaluate.splits (at least 1), and "
+        if (ev["splits"] < 1 or ev["samples"] < max(ev["splits"], 2) or ev["per_class"] < 1
+                or config["sample"]["count"] < 1):
+            raise WavegenError("evaluate.samples must be at least evaluate.splits (at least 1) and 2, and "
                                "evaluate.per_class and sample.count at least 1")
+        check_min_accuracy(ev)
 
     for_classifier, overrides = split_overrides(overrides)
-    config, exp, device, data = start(exp_dir, data_root, overrides, base_config, dataset_name, check_config)
+
+    def before_training(config, data, device):
+        judged = bool(config["evaluate"]["classifier"] or data["classes"])
+        check_counts(data, "pixelcnn", [batch_need(config["train"]["batch_size"]),
+                                        Need("test", 1, "the test likelihood"), *(JUDGED_NEEDS if judged else ())])
+        return image_judge(exp_dir, overrides, for_classifier, dataset_name, data, config, device)
+
+    config, exp, device, data, judge = start(exp_dir, data_root, overrides, base_config, dataset_name,
+                                             check_config, before_training)
     conditional = config["conditional"] and bool(data["classes"])
+    classifier = judge.path if judge else ""
     exp.stage("train", {k: config[k] for k in ("model", "train", "conditional")},
               lambda: train_pixelcnn(exp, data, config, device, conditional))
     model_path = exp.dir / "model.safetensors"
     ev = config["evaluate"]
     nll = exp.stage("evaluate", {"count": ev["count"]}, lambda: evaluate_nll(exp, data, ev["count"], device))
     lines = [nll["line"]]
-    classifier = ev["classifier"]
-    if not classifier and data["classes"]:
-        classifier = str(default_classifier(exp_dir, overrides, for_classifier, dataset_name, data["root"]))
     if classifier:
         scored = {"count": ev["samples"], "splits": ev["splits"]}
         binarized = config["model"]["levels"] == 2
@@ -84,6 +100,8 @@ def run_pixelcnn(exp_dir: Path, data_root: Path | None, overrides: list[str], *,
         check = exp.stage("classes", {"classifier": checkpoint_digest(classifier), "per_class": ev["per_class"]},
                           lambda: check_classes(model_path, classifier, ev["per_class"], device))
         lines.append(check["line"])
+    if judge:
+        lines.append(judge.line())
     table = "\n".join(lines)
     write_text_atomic(exp.dir / "results.txt", table + "\n")
     return table
@@ -114,7 +132,7 @@ def evaluate_nll(exp: Experiment, data: dict, count: int, device: torch.device) 
     nats = total / len(images)
     bits_per_dim = nats / images[0].numel() / math.log(2)
     given = ", given their labels" if model.num_classes else ""
-    what = f"{len(images)} test images" + (", binarised once (seed 0)" if binarized else "") + given
+    what = counted(len(images), "test image") + (", binarised once (seed 0)" if binarized else "") + given
     line = f"test negative log-likelihood on {what}: {nats:.2f} nats/image, {bits_per_dim:.4f} bits/dim"
     write_json_atomic(exp.dir / "nll.json", {"nats_per_image": nats, "bits_per_dim": bits_per_dim,
                                              "images": len(images)})

@@ -5,6 +5,9 @@ generated clips beside real test clips through a classifier (trained by the
 classifier recipe; run for you in ``<exp parent>/classifier-<data>`` when
 ``evaluate.classifier`` is empty, with any ``--set classifier.KEY=VALUE``) →
 ``sample`` writes a batch of clips and a spectrogram grid into ``samples/``.
+The classifier is found and checked before training (its words, the data it
+was trained on, ``evaluate.judge_min_accuracy``: :mod:`wavegen.recipes._judge`)
+and named in the results.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from wavegen.audio.generation import write_samples
 from wavegen.audio.specgan.model import SpecGAN
 from wavegen.core.device import seed_everything
 from wavegen.core.experiment import Experiment
+from wavegen.core.files import write_text_atomic
 from wavegen.core.sampling import SampleRequest
 from wavegen.errors import WavegenError
 from wavegen.recipes import _sc09
-from wavegen.recipes._common import (checkpoint_digest, default_classifier, fit, main_process_only, model_kwargs,
-                                     split_overrides, train_config)
+from wavegen.recipes._common import (checkpoint_digest, fit, main_process_only, model_kwargs, split_overrides,
+                                     train_config)
+from wavegen.recipes._judge import MIN_ACCURACY, check_min_accuracy
+from wavegen.words import counted
 
 
 def gan_config(model_class, preset: dict) -> dict:
@@ -37,9 +43,10 @@ def gan_config(model_class, preset: dict) -> dict:
         "train": {"max_steps": 100_000, "batch_size": 64, "d_steps": 5, "lr": 1e-4, "betas": [0.5, 0.9],
                   "gp_weight": 10.0, "seed": 0, "device": "auto", "checkpoint_every": 2000, "eval_every": 2000,
                   "log_every": 50, "ema_decay": 0.0},
-        # classifier: a classifier checkpoint ("" = the classifier recipe's, trained first if missing);
-        # count: generated clips to score, and real training clips scored beside them.
-        "evaluate": {"classifier": "", "count": 2000, "seed": 0, "splits": 10},
+        # classifier: a classifier checkpoint ("" = the classifier recipe's, trained first if missing), which
+        # must reach judge_min_accuracy on its test clips (0 = any); count: generated clips to score, and real
+        # training clips scored beside them.
+        "evaluate": {"classifier": "", "count": 2000, "seed": 0, "splits": 10, "judge_min_accuracy": MIN_ACCURACY},
         "sample": {"count": 16, "seed": 0},
     }
 
@@ -63,21 +70,26 @@ def run_gan(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
                                f"least 0, got {cfg['d_steps']}, {cfg['lr']} and {cfg['gp_weight']}")
         if config["evaluate"]["splits"] < 1 or config["sample"]["count"] < 1:
             raise WavegenError("evaluate.splits and sample.count must be at least 1")
-        if config["evaluate"]["count"] < config["evaluate"]["splits"]:
-            raise WavegenError(f"evaluate.count ({config['evaluate']['count']}) must be at least evaluate.splits")
+        if config["evaluate"]["count"] < max(config["evaluate"]["splits"], 2):
+            raise WavegenError(f"evaluate.count ({config['evaluate']['count']}) must be at least evaluate.splits "
+                               f"and 2")
+        check_min_accuracy(config["evaluate"])
 
     for_classifier, overrides = split_overrides(overrides)
     config, exp, device, data = _sc09.start(exp_dir, data_root, overrides, base_config, check_config)
+    judge = _sc09.sc09_judge(exp_dir, overrides, for_classifier, dataset, data, config["evaluate"], device)
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_gan(exp, data, config, device, model_class), all_processes=True)
     if not main_process_only():
         return ""
-    classifier = config["evaluate"]["classifier"] or str(
-        default_classifier(exp_dir, overrides, for_classifier, dataset, data["root"]))
-    scores = exp.stage("evaluate", {**config["evaluate"], "classifier": checkpoint_digest(classifier)},
+    classifier = judge.path
+    inputs = {k: v for k, v in config["evaluate"].items() if k != "judge_min_accuracy"}
+    scores = exp.stage("evaluate", {**inputs, "classifier": checkpoint_digest(classifier)},
                        lambda: evaluate_gan(exp, data, config["evaluate"], classifier, device))
     exp.stage("sample", config["sample"], lambda: sample_gan(exp, config["sample"], classifier, device))
-    return scores["table"]
+    table = scores["table"] + "\n" + judge.line()
+    write_text_atomic(exp.dir / "results.txt", table + "\n")
+    return table
 
 
 def train_gan(exp: Experiment, data: dict, config: dict, device: torch.device, model_class) -> dict:
@@ -92,7 +104,8 @@ def train_gan(exp: Experiment, data: dict, config: dict, device: torch.device, m
     task = AudioGANTask(model, lr=cfg["lr"], betas=cfg["betas"], d_steps=cfg["d_steps"], gp_weight=cfg["gp_weight"],
                         validation=validation)
     # Each generator step takes d_steps fresh real minibatches, one per critic update.
-    return fit(exp, task, clips, cfg, device, batch_size=cfg["batch_size"] * cfg["d_steps"])
+    return fit(exp, task, clips, cfg, device, batch_size=cfg["batch_size"] * cfg["d_steps"],
+               batch_parts=f"batch {cfg['batch_size']} × {counted(cfg['d_steps'], 'critic step')}")
 
 
 def evaluate_gan(exp: Experiment, data: dict, cfg: dict, classifier_path: str, device: torch.device) -> dict:

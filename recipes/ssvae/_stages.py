@@ -19,13 +19,14 @@ from wavegen.core.vae import SemiSupervisedVAETask
 from wavegen.data.images import ImageManifest
 from wavegen.errors import WavegenError
 from wavegen.recipes._common import fit, model_kwargs
-from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, model_preset, require_labels, start, test_images,
-                                     train_section, validation_batches)
+from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, Need, batch_need, check_counts, model_preset,
+                                     require_labels, start, test_images, train_section, validation_batches)
 from wavegen.recipes.classifier._stages import train_image_classifier
 from wavegen.recipes.vae._stages import report_vae
 from wavegen.vision.images import ImageDataset
 from wavegen.vision.images import binarize as binarize_images
 from wavegen.vision.ssvae import SSVAE, SemiSupervisedDataset, balanced_subset
+from wavegen.words import counted
 
 
 def ssvae_config(dataset: str, max_steps: int = 50_000, lr: float = 3e-4) -> dict:
@@ -67,8 +68,18 @@ def run_ssvae(exp_dir: Path, data_root: Path | None, overrides: list[str], *, ba
         if config["draws"] < 1:
             raise WavegenError(f"draws must be at least 1, got {config['draws']}")
 
-    config, exp, device, data = start(exp_dir, data_root, overrides, base_config, dataset, check_config)
-    require_labels(data, "semi-supervised learning")
+    def before_training(config, data, device):
+        require_labels(data, "semi-supervised learning")
+        check_counts(data, "ssvae", [batch_need(config["train"]["batch_size"]),
+                                     Need("test", 1, "the test error and the pictures")])
+        total = data["counts"]["train"]
+        if all(n > total for n in config["labels"]):
+            raise WavegenError(f"labels {config['labels']}: every count is above the "
+                               f"{counted(total, 'training image')} of {data['root']}; add 0 (all of them) or a "
+                               f"smaller count")
+
+    config, exp, device, data, _ = start(exp_dir, data_root, overrides, base_config, dataset, check_config,
+                                         before_training)
     total = data["counts"]["train"]
     counts = sorted({n or total for n in config["labels"] if n <= total})
     skipped = [n for n in config["labels"] if n > total]
@@ -149,11 +160,11 @@ def format_ssl_table(rows: list[dict], dataset: str, test_count: int, skipped: l
         mean = float(np.mean(errors))
         return f"{mean:.2%}" + (f" ± {float(np.std(errors, ddof=1)):.2%}" if len(errors) > 1 else "")
 
-    lines = [f"semi-supervised test error on {dataset} ({test_count} test images), lower is better",
+    lines = [f"semi-supervised test error on {dataset} ({counted(test_count, 'test image')}), lower is better",
              f"{'labels':>7} {'draws':>5} {'M2':>16} {'labels alone':>16}"]
     lines += [f"{r['labels']:>7} {len(r['m2_errors']):>5} {cell(r['m2_errors']):>16} {cell(r['baseline_errors']):>16}"
               for r in rows]
     if skipped:
-        lines.append(f"(skipped {', '.join(map(str, skipped))}: the training set has {total} images)")
+        lines.append(f"(skipped {', '.join(map(str, skipped))}: the training set has {counted(total, 'image')})")
     lines.append("for reference, Kingma et al. 2014 on MNIST, M2 alone: 11.97% (100 labels), 4.94% (600), 3.60% (1000)")
     return "\n".join(lines)

@@ -3,6 +3,9 @@
 prepare → train (the ELBO, Adam) → evaluate (the ELBO and IWAE bounds on the
 test set) → report (pictures) [→ classes: the share of conditional samples that
 the classifier recipe's model assigns to the asked class; trained first if missing].
+
+Before training: a training batch and a test image at least (:func:`~wavegen.recipes._images.check_counts`),
+and for the CVAE the judge (:func:`~wavegen.recipes._images.image_judge`), named in the results.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ from wavegen.core.experiment import Experiment
 from wavegen.core.files import write_json_atomic, write_text_atomic
 from wavegen.core.vae import VAETask
 from wavegen.errors import WavegenError
-from wavegen.recipes._common import checkpoint_digest, default_classifier, fit, model_kwargs, split_overrides
-from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, check_classes, dataset, model_preset,
-                                     require_labels, split, start, test_images, train_section,
-                                     validation_batches)
+from wavegen.recipes._common import checkpoint_digest, fit, model_kwargs, split_overrides
+from wavegen.recipes._images import (DATASETS, DEMO_DIGITS, ImagesOnly, Need, batch_need, check_classes,
+                                     check_counts, dataset, image_judge, model_preset, require_labels, split, start,
+                                     test_images, train_section, validation_batches)
+from wavegen.recipes._judge import MIN_ACCURACY, check_min_accuracy
 from wavegen.vision.cvae import CVAE
 from wavegen.vision.images import binarize as binarize_images
 from wavegen.vision.reports import format_bounds, likelihood_bounds, write_pictures
 from wavegen.vision.vae import VAE
+from wavegen.words import counted
 
 
 def model_class(conditional: bool) -> type[VAE]:
@@ -36,14 +41,17 @@ def vae_config(dataset: str, conditional: bool, max_steps: int = 100_000) -> dic
         "model": model_kwargs(model_class(conditional), model_preset(dataset), skip=("classes",)),
         "train": train_section(max_steps, kl_warmup_steps=0, free_bits=0.0),
         # bounds: IWAE sample counts; count: test images scored (0 = all); per_class: conditional samples
-        # per class judged by the classifier ("" = the classifier recipe's, trained first if missing).
-        "evaluate": {"ks": [1, 5, 50], "count": 0, "classifier": "", "per_class": 100},
+        # per class judged by the classifier ("" = the classifier recipe's, trained first if missing), which
+        # must reach judge_min_accuracy on its test images (0 = any).
+        "evaluate": {"ks": [1, 5, 50], "count": 0, "classifier": "", "per_class": 100,
+                     "judge_min_accuracy": MIN_ACCURACY},
         "sample": {"seed": 0},
     }
     if dataset == "digits":
         config["corpus"] = dict(DEMO_DIGITS)
     if not conditional:
-        del config["evaluate"]["classifier"], config["evaluate"]["per_class"]
+        for key in ("classifier", "per_class", "judge_min_accuracy"):
+            del config["evaluate"][key]
     return config
 
 
@@ -55,11 +63,21 @@ def run_vae(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
         model_class(conditional)(**config["model"], classes=["a", "b"] if conditional else [])
         if any(k < 1 for k in config["evaluate"]["ks"]):
             raise WavegenError(f"evaluate.ks must all be at least 1, got {config['evaluate']['ks']}")
+        if conditional:
+            check_min_accuracy(config["evaluate"])
 
     for_classifier, overrides = split_overrides(overrides)
-    config, exp, device, data = start(exp_dir, data_root, overrides, base_config, dataset, check_config)
-    if conditional:
-        require_labels(data, "a conditional VAE")
+
+    def before_training(config, data, device):
+        if conditional:
+            require_labels(data, "a conditional VAE")
+        check_counts(data, model_class(conditional).registry_name,
+                     [batch_need(config["train"]["batch_size"]),
+                      Need("test", 1, "the likelihood bounds and the reconstructions")])
+        return image_judge(exp_dir, overrides, for_classifier, dataset, data, config, device) if conditional else None
+
+    config, exp, device, data, judge = start(exp_dir, data_root, overrides, base_config, dataset, check_config,
+                                             before_training)
     binarize = DATASETS[dataset]["binarize"]
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_vae(exp, data, config, device, conditional, binarize))
@@ -68,12 +86,11 @@ def run_vae(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
                        lambda: evaluate_vae(exp, data, config["evaluate"], binarize, device, conditional))
     exp.stage("report", config["sample"], lambda: report_vae(exp, data, config["sample"], device))
     table = bounds["table"]
-    if conditional:
-        classifier = config["evaluate"]["classifier"] or str(default_classifier(
-            exp_dir, overrides, for_classifier, dataset, data["root"]))
-        check = exp.stage("classes", {"classifier": checkpoint_digest(classifier), "per_class": config["evaluate"]["per_class"]},
-                          lambda: check_classes(model_path, classifier, config["evaluate"]["per_class"], device))
-        table += "\n" + check["line"]
+    if judge is not None:
+        per_class = config["evaluate"]["per_class"]
+        check = exp.stage("classes", {"classifier": checkpoint_digest(judge.path), "per_class": per_class},
+                          lambda: check_classes(model_path, judge.path, per_class, device))
+        table += "\n" + check["line"] + "\n" + judge.line()
     write_text_atomic(exp.dir / "results.txt", table + "\n")
     return table
 
@@ -98,7 +115,7 @@ def evaluate_vae(exp: Experiment, data: dict, cfg: dict, binarize: bool, device:
     model = wavegen.load(exp.dir / "model.safetensors", device=device)
     images, labels = test_images(data, binarize, cfg["count"])
     rows = likelihood_bounds(model, images, labels if conditional else None, ks=cfg["ks"])
-    what = (f"{len(images)} test images" + (", binarised once (seed 0)" if binarize else "")
+    what = (counted(len(images), "test image") + (", binarised once (seed 0)" if binarize else "")
             + (", given their labels: log p(x|y)" if conditional else ""))
     table = format_bounds(rows, what)
     write_json_atomic(exp.dir / "bounds.json", rows)

@@ -64,3 +64,37 @@ def test_evaluate_generation_puts_a_copying_and_a_collapsed_generator_where_they
     assert by_name["collapsed"]["frechet"] > 10 * by_name["copy"]["frechet"]
     table = format_scores(rows, "points")
     assert table.splitlines()[0].startswith("points") and len(table.splitlines()) == 5
+
+
+def test_inception_score_refuses_more_splits_than_examples_in_one_line():
+    with pytest.raises(ValueError) as excinfo:
+        inception_score(torch.eye(2)[:1], splits=10)
+    assert str(excinfo.value) == "the inception score cannot split 1 example into 10 parts: use at most 1 split"
+    with pytest.raises(ValueError, match="at least 1 example"):
+        inception_score(torch.zeros(0, 2), splits=1)
+
+
+def test_a_small_real_set_is_scored_over_fewer_splits_and_the_table_says_so():
+    """A cgan run on a folder with 2 test images died in inception_score (N >= splits); now that row takes 2."""
+    g = torch.Generator().manual_seed(1)
+    train, test = torch.randn(40, 2, generator=g), torch.randn(2, 2, generator=g)
+    labels = lambda x: (x[:, 0] > 0).long()            # noqa: E731
+    rows = evaluate_generation({"gen": lambda n, s: train[:n] + 0.1}, _Oracle(), (test, labels(test)),
+                               (train, labels(train)), count=20, splits=10, noun="points")
+    assert [r["splits"] for r in rows] == [2, 10, 10]
+    lines = format_scores(rows, "points").splitlines()
+    assert len(lines) == 5
+    assert lines[-1] == "(real test points: inception score over 2 splits, not 10, as there are only 2 points)"
+
+
+def test_fewer_than_two_real_or_generated_examples_are_refused_before_scoring():
+    one = torch.ones(1, 2)
+    two = torch.randn(2, 2, generator=torch.Generator().manual_seed(0))
+    never = lambda n, s: pytest.fail("scored before checking")      # noqa: E731
+    for test, train, count, message in ((one, two, 2, "at least 2 real test points, got 1 point"),
+                                        (two, one, 2, "at least 2 real training points, got 1 point"),
+                                        (two, two, 1, "at least 2 generated points, got 1 point")):
+        with pytest.raises(ValueError) as excinfo:
+            evaluate_generation({"gen": never}, _Oracle(), (test, torch.zeros(len(test))),
+                                (train, torch.zeros(len(train))), count=count, splits=1, noun="points")
+        assert str(excinfo.value) == f"the Fréchet distance needs {message}"

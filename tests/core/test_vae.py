@@ -147,3 +147,12 @@ def test_vae_task_trains_with_warm_up_and_free_bits():
     assert (with_bits - without).item() == pytest.approx(2 * 0.5 / 4, abs=1e-6)
     with pytest.raises(ValueError, match="free_bits"):
         VAETask(TinyVAE(), free_bits=-1.0)
+
+
+def test_an_empty_batch_is_a_one_line_value_error_not_an_index_error():
+    """An empty MNIST t10k set once reached the task as an empty validation batch: IndexError in x[0]."""
+    task = VAETask(TinyVAE())
+    task.validation = [torch.zeros(0, 4)]
+    with pytest.raises(ValueError) as excinfo:
+        task.evaluate()
+    assert "\n" not in str(excinfo.value) and "no examples" in str(excinfo.value)

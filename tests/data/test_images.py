@@ -77,6 +77,21 @@ def test_image_and_label_counts_must_agree(tmp_path):
     write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(2, dtype=np.uint8))
     with pytest.raises(DatasetError, match=r"t10k-labels-idx1-ubyte.gz: 2 labels for the 3 images"):
         read_mnist(tmp_path)
+    # One of each is counted in the singular ("1 label for the 3 images", not "1 labels").
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.zeros(1, dtype=np.uint8))
+    with pytest.raises(DatasetError, match=r"t10k-labels-idx1-ubyte.gz: 1 label for the 3 images"):
+        read_mnist(tmp_path)
+    labels = tmp_path / "t10k-labels-idx1-ubyte.gz"
+    write_idx(labels, np.zeros((1, 1), dtype=np.uint8))
+    with pytest.raises(DatasetError, match=rf"^{labels}: 2 dimensions, expected 1$"):
+        read_mnist(tmp_path)
+    plain = tmp_path / "short"
+    plain.write_bytes(bytes([0, 0, 8, 1, 0]))
+    with pytest.raises(DatasetError, match=r"truncated idx header \(5 bytes\)"):
+        read_idx(plain)
+    plain.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 2, 7]))
+    with pytest.raises(DatasetError, match=r"truncated: 1 byte of values for shape \(2,\) \(2 expected\)"):
+        read_idx(plain)
 
 
 def test_missing_mnist_names_the_expected_files_and_source(tmp_path):

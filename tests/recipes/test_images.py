@@ -1,12 +1,21 @@
-"""The image recipes (vae, cvae, ssvae, classifier) on the embedded digits, and `wavegen sample` on their checkpoints."""
+"""The image recipes (vae, cvae, ssvae, classifier) on the embedded digits, and `wavegen sample` on their checkpoints;
+the image recipes on small, empty and misshapen data of a user's own."""
 
+import importlib
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 import wavegen
-from tests.support import wavegen_cli
+from tests.support import assert_one_line, wavegen_cli
+from wavegen.data.folders import is_test_path
+from wavegen.data.images import ImageManifest
+from wavegen.data.mnist import write_idx
+from wavegen.errors import WavegenError
 
 TINY_VAE = ["train.max_steps=30", "train.batch_size=20", "train.log_every=5", "train.eval_every=15",
             "train.checkpoint_every=15", "evaluate.ks=[1,5]", "evaluate.count=60"]
@@ -187,3 +196,104 @@ def test_pixelcnn_recipe_reports_its_likelihood_and_both_sampling_paths_give_the
     wrong_path = wavegen_cli("sample", "-c", str(exp / "model.safetensors"), "-o", str(root / "x"),
                              "--path", "fused", cwd=root)
     assert wrong_path.returncode == 1 and "plain, cached" in wrong_path.stderr
+
+
+# ---------------------------------------------------------------- small, empty and misshapen data
+
+TINY_FOLDER = ["train.max_steps=1", "train.batch_size=2", "model.image_shape=[3,16,16]"]
+TINY_FOLDER_VAE = [*TINY_FOLDER, "model.channels=[8,8,8,8]", "evaluate.ks=[1]"]
+TINY_FOLDER_GAN = [*TINY_FOLDER, "model.width=8", "evaluate.count=8", "evaluate.splits=4", "evaluate.per_class=2",
+                   "classifier.train.max_steps=1", "classifier.train.batch_size=2",
+                   "classifier.model.channels=[4,4,4,4]"]
+
+
+def pictures(root: Path, layout: dict[str, int], seed: int = 0) -> Path:
+    """``layout[folder]`` noise PNGs (12×12 RGB) in each folder under ``root`` ("" = root itself)."""
+    rng = np.random.default_rng(seed)
+    for folder, count in layout.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(count):
+            Image.fromarray(rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)).save(root / folder / f"img{i}.png")
+    return root
+
+
+def run_recipe(model: str, data: str, exp: Path, root: Path | None, *assignments: str) -> str:
+    """A recipe run in this process (as `wavegen recipe MODEL --data DATA`, without the start-up of a new one)."""
+    return importlib.import_module(f"wavegen.recipes.{model}.{data}").run(exp, root, list(assignments))
+
+
+def mnist_layout(root: Path, side: int = 28, train: int = 6, test: int = 3) -> Path:
+    rng = np.random.default_rng(0)
+    for prefix, count in (("train", train), ("t10k", test)):
+        write_idx(root / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (count, side, side), dtype=np.uint8))
+        write_idx(root / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, count, dtype=np.uint8))
+    return root
+
+
+def test_splits_too_small_to_train_or_score_on_are_refused_before_training(tmp_path):
+    """Once these crashed inside training or after it (cannot reshape tensor of 0 elements, IndexError)."""
+    def refused(model, data, root, *assignments, exp="exp"):
+        with pytest.raises(WavegenError) as excinfo:
+            run_recipe(model, data, tmp_path / exp, root, *assignments)
+        assert not (tmp_path / exp / "model.safetensors").exists() and not (tmp_path / exp / "config.json").exists()
+        return excinfo
+
+    one = pictures(tmp_path / "one", {"": 1})          # a flat folder: its one image falls in one split only
+    empty = "training" if is_test_path(Path("img0.png")) else "test"
+    assert_one_line(refused("vae", "folder", one, *TINY_FOLDER_VAE, "train.batch_size=1"),
+                    f"{one} (its {'train' if empty == 'training' else 'test'} split", f"0 {empty} images",
+                    "vae needs at least 1", f"train/ and test/ folders in {one}")
+    split = pictures(tmp_path / "split", {"train": 3})
+    (split / "test").mkdir()
+    assert str(refused("vae", "folder", split, *TINY_FOLDER_VAE).value) == (
+        f"{split / 'test'}: 0 test images, and vae needs at least 1 (the likelihood bounds and the reconstructions)")
+    assert str(refused("vae", "folder", split, *TINY_FOLDER_VAE, "train.batch_size=4").value).startswith(
+        f"{split / 'train'}: 3 training images, and vae needs at least 4 (one training batch, train.batch_size); "
+        "lower it with --set train.batch_size=3")
+    mnist = mnist_layout(tmp_path / "mnist", test=0)
+    assert str(refused("vae", "mnist", mnist, "train.batch_size=2").value).startswith(
+        f"{mnist / 't10k-images-idx3-ubyte'}: 0 test images, and vae needs at least 1")
+    # A judged GAN needs two test images for the Fréchet distance: refused before its classifier is trained.
+    classes = pictures(tmp_path / "classes", {"train/a": 2, "train/b": 2, "test/a": 1})
+    assert_one_line(refused("cgan", "folder", classes, *TINY_FOLDER_GAN, exp="cgan-folder"),
+                    f"{classes / 'test'}: 1 test image, and cgan needs at least 2 (the Fréchet distance")
+    assert not (tmp_path / "classifier-folder").exists()
+    cli = wavegen_cli("recipe", "vae", "--data", "folder", "--data-root", str(split), "--exp-dir",
+                      str(tmp_path / "cli"), *settings(*TINY_FOLDER_VAE), cwd=tmp_path)
+    assert cli.returncode == 1 and cli.stderr == f"error: {split / 'test'}: 0 test images, and vae needs at " \
+                                                 "least 1 (the likelihood bounds and the reconstructions)\n"
+
+
+def test_a_few_test_images_give_smaller_pictures_and_fewer_inception_splits(tmp_path):
+    """Fewer than 16 test images once broke the pictures, fewer than evaluate.splits the inception score."""
+    few = pictures(tmp_path / "few", {"train": 4, "test": 3})
+    table = run_recipe("vae", "folder", tmp_path / "vae-folder", few, *TINY_FOLDER_VAE)
+    assert "on 3 test images" in table
+    assert ImageManifest.load(tmp_path / "vae-folder" / "data").shape == (16, 16, 3)    # the model's size
+    with Image.open(tmp_path / "vae-folder" / "samples" / "reconstructions.png") as picture:
+        assert picture.width < picture.height * 2                        # one row of three, not of eight
+    assert (tmp_path / "vae-folder" / "samples" / "interpolations.png").is_file()
+    two = pictures(tmp_path / "two", {"train/a": 2, "train/b": 2, "test/a": 1, "test/b": 1})
+    table = run_recipe("cgan", "folder", tmp_path / "cgan-folder", two, *TINY_FOLDER_GAN,
+                       "evaluate.judge_min_accuracy=0")
+    assert "(real test images: inception score over 2 splits, not 4, as there are only 2 images)" in table
+    assert (tmp_path / "cgan-folder" / "results.txt").read_text() == table + "\n"
+
+
+def test_the_image_shape_is_checked_against_the_prepared_images_before_training(tmp_path):
+    """10×10 idx files, or a folder asked for grey images, once died in training: mat1 and mat2 shapes..."""
+    small = mnist_layout(tmp_path / "small", side=10)
+    with pytest.raises(WavegenError) as excinfo:
+        run_recipe("vae", "mnist", tmp_path / "exp", small, "train.batch_size=2")
+    assert str(excinfo.value) == (f"{small}: the images are 10×10 with 1 channel, but model.image_shape is "
+                                  "[1, 28, 28]; use --set model.image_shape=[1,10,10]")
+    assert not (tmp_path / "exp" / "config.json").exists()
+    with pytest.raises(WavegenError) as excinfo:
+        run_recipe("vae", "mnist", tmp_path / "exp", small, "train.batch_size=2", "model.architecture=conv")
+    assert_one_line(excinfo, "the model cannot take [1, 10, 10] (a conv body with 2 layers needs height and width "
+                             "divisible by 4, got 10×10); resize the images")
+    folder = pictures(tmp_path / "folder", {"train": 2, "test": 1})
+    with pytest.raises(WavegenError) as excinfo:
+        run_recipe("dcgan", "folder", tmp_path / "grey", folder, *TINY_FOLDER, "model.image_shape=[1,16,16]")
+    assert_one_line(excinfo, "model.image_shape must be [3, S, S]", "got [1, 16, 16]")
+    assert not (tmp_path / "grey").exists()

@@ -11,8 +11,9 @@ from tests.support import wavegen_cli
 CORPUS = ["corpus.speakers=6", "corpus.repetitions=1", "corpus.other_words=1"]
 TINY_CLASSIFIER = ["evaluate.count=20", "model.channels=[4,4,8,8]", "model.embedding=8", "train.batch_size=8",
                    "train.eval_every=2", "train.log_every=1", "train.max_steps=4"]
+# A 4-step classifier is no better than chance: judge_min_accuracy=0 lets it judge these tiny runs.
 TINY_GAN = ["model.model_size=2", "train.batch_size=2", "train.log_every=1", "train.checkpoint_every=2",
-            "evaluate.count=20", "sample.count=3"]
+            "evaluate.count=20", "sample.count=3", "evaluate.judge_min_accuracy=0"]
 
 
 def settings(*assignments: str) -> list[str]:
@@ -46,13 +47,21 @@ def test_gan_recipe_trains_the_missing_classifier_on_the_same_corpus(runs):
     assert [r["name"] for r in rows] == ["real test clips", "real training clips"]
     assert all(0 <= r["accuracy"] <= 1 and 1 <= r["inception_score"] <= 10 for r in rows)
     assert "real test clips" in (classifier / "results.txt").read_text()
+    # What the GANs check their judge against: the data it was trained on, its test accuracy.
+    record = json.loads((classifier / "judge.json").read_text())
+    assert record["test_accuracy"] == rows[0]["accuracy"] and record["test_count"] == rows[0]["count"]
+    assert record["classes"] == model.labels and record["dataset"] == "demo"
 
 
 def test_gan_recipe_scores_beside_real_clips_and_samples(runs):
     root, gan = runs
     exp = root / "wavegan-demo"
     lines = gan.stdout.splitlines()
-    assert [line.split("  ")[0] for line in lines[1:]] == ["real test clips", "real training clips", "wavegan"]
+    assert [line.split("  ")[0] for line in lines[1:-1]] == ["real test clips", "real training clips", "wavegan"]
+    judge = json.loads((root / "classifier-demo" / "judge.json").read_text())
+    assert lines[-1] == (f"judge: {root / 'classifier-demo' / 'model.safetensors'} (test accuracy "
+                         f"{judge['test_accuracy']:.1%} on {judge['test_count']} test clips)")
+    assert (exp / "results.txt").read_text() == gan.stdout
     rows = json.loads((exp / "scores.json").read_text())
     assert rows[2]["count"] == 20 and len(rows[2]["class_shares"]) == 10
     samples = sorted(p.name for p in (exp / "samples").iterdir())
@@ -118,3 +127,70 @@ def test_missing_sc09_corpus_names_the_layout(tmp_path):
                          "--exp-dir", str(tmp_path / "exp"), cwd=tmp_path)
     assert result.returncode == 1 and "speech_commands" in result.stderr.lower()
     assert not (tmp_path / "exp").exists()
+
+
+DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def sc09_corpus(root, validation=("a69b9b3e",), test=("bb05582b",), speakers=("0a7c2a8d", "a69b9b3e", "bb05582b")):
+    """A tiny corpus in the Speech Commands layout: one one-second tone per speaker and digit, and the split lists."""
+    import numpy as np
+    for label, word in enumerate(DIGITS):
+        (root / word).mkdir(parents=True, exist_ok=True)
+        for speaker in speakers:
+            sf.write(str(root / word / f"{speaker}_nohash_0.wav"),
+                     0.3 * np.sin(np.arange(16000) * (0.05 + 0.01 * label)), 16000, subtype="PCM_16")
+    for name, listed in (("validation_list.txt", validation), ("testing_list.txt", test)):
+        (root / name).write_text("".join(f"{w}/{s}_nohash_0.wav\n" for w in DIGITS for s in listed))
+    return root
+
+
+@pytest.mark.parametrize("recipe, splits, overrides, message", [
+    ("classifier", {"test": ()}, [],
+     "testing_list.txt puts 0 digit clips in the test split, but the scores compare with at least 2 real test clips"),
+    ("wavegan", {"validation": ()}, [],
+     "validation_list.txt puts 0 digit clips in the validation split, but training is validated on at least 1 clip"),
+    ("specgan", {}, ["train.batch_size=4"],
+     "the train split (every digit clip in neither list) has 10 clips, fewer than one step's batches "
+     "(20 = batch 4 × 5 critic steps); lower train.batch_size"),
+    ("classifier", {}, [], "the train split (every digit clip in neither list) has 10 clips, fewer than one batch "
+                           "(train.batch_size=64)"),
+])
+def test_sc09_splits_that_cannot_train_or_be_scored_are_refused_before_anything_is_written(tmp_path, recipe, splits,
+                                                                                           overrides, message):
+    import importlib
+    from tests.support import assert_one_line
+    from wavegen.errors import WavegenError
+    corpus, exp = sc09_corpus(tmp_path / "speech_commands_v0.02", **splits), tmp_path / "exp"
+    with pytest.raises(WavegenError) as error:
+        importlib.import_module(f"wavegen.recipes.{recipe}.sc09").run(exp, corpus, overrides)
+    assert_one_line(error, f"SC09 at {corpus}: {message}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["speech_commands_v0.02"]
+
+
+def test_gan_recipe_refuses_a_judge_no_better_than_chance_before_training(runs, tmp_path):
+    """A few-step classifier once judged the GANs silently; now the default evaluate.judge_min_accuracy refuses it."""
+    root, _ = runs
+    judge = root / "classifier-demo" / "model.safetensors"
+    exp = tmp_path / "wavegan-demo"
+    assert json.loads((judge.parent / "judge.json").read_text())["test_accuracy"] < 0.5
+    strict = [s for s in TINY_GAN if not s.startswith("evaluate.judge_min_accuracy")]
+    result = wavegen_cli("recipe", "wavegan", "--data", "demo", "--data-root", str(root / "wavegan-demo" / "corpus"),
+                         "--exp-dir", str(exp), "--max-steps", "3",
+                         *settings(*CORPUS, *strict, f"evaluate.classifier={judge}"), cwd=tmp_path)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stderr.startswith(f"error: {judge}: test accuracy ") and "evaluate.judge_min_accuracy" in result.stderr
+    assert f"--exp-dir {root / 'classifier-demo'} --max-steps " in result.stderr
+    assert not (exp / "model.safetensors").exists() and not (exp / "checkpoints").exists()
+
+
+def test_a_generated_corpus_too_small_for_the_gan_is_refused_once_written_before_training(tmp_path):
+    exp = tmp_path / "exp"
+    result = wavegen_cli("recipe", "specgan", "--data", "demo", "--exp-dir", str(exp),
+                         *settings("corpus.speakers=3", "corpus.repetitions=1", "corpus.other_words=1",
+                                   "train.batch_size=4"), cwd=tmp_path)
+    assert result.returncode == 1 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert (f"SC09 at {exp / 'corpus'}: the train split (every digit clip in neither list) has 10 clips, fewer than "
+            "one step's batches (20 = batch 4 × 5 critic steps)") in result.stderr
+    assert sorted(p.name for p in exp.iterdir()) == ["config.json", "corpus", "data", "stages"]    # no training
+    assert sorted(p.name for p in (exp / "stages").iterdir()) == ["corpus.json"]

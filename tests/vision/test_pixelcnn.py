@@ -161,6 +161,10 @@ def test_the_class_changes_the_output_and_labels_are_checked():
         generate(model, draws)
     with pytest.raises(WavegenError, match="integers in 0…2"):
         generate(model, draws, torch.tensor([0, 3]), path="plain")
+    with pytest.raises(WavegenError, match=r"class-conditional \(3 classes\)"):
+        model(x)
+    with pytest.raises(WavegenError, match="must be 1 integer in 0…2"):          # not "1 integers"
+        model(x[:1], torch.tensor([5]))
     unconditional = tiny()
     with pytest.raises(WavegenError, match="unconditional"):
         unconditional(x, torch.tensor([0, 1]))

@@ -53,6 +53,8 @@ def test_conditional_vae_refuses_a_missing_label_and_odd_sizes():
         model.encode(torch.rand(2, 1, 28, 28))
     with pytest.raises(ValueError, match="divisible by 8"):
         VAE([1, 28, 28], architecture="conv", channels=[8, 8, 8])
+    with pytest.raises(ValueError, match="a conv body with 1 layer needs height and width divisible by 2"):
+        VAE([1, 7, 7], architecture="conv", channels=[8])
 
 
 @pytest.mark.parametrize("cls,classes,message", [(VAE, DIGITS, "a vae is unconditional"),

@@ -15,6 +15,14 @@ takes a classifier's class probabilities or features.
   its nearest neighbour in a reference set (e.g. the training set). Generated
   examples much nearer the training set than real held-out examples are would
   be copies.
+
+Few examples: :func:`inception_score` refuses more splits than examples (a
+one-line ``ValueError``); :func:`evaluate_generation` instead gives each row
+at most one split per example, records the splits it used in the row
+(``splits``) and :func:`format_scores` says so under the table. The Fréchet
+distance needs two examples on each side, so :func:`evaluate_generation`
+refuses (``ValueError``, one line) fewer than two real test, real training or
+generated examples before it scores anything.
 """
 
 from __future__ import annotations
@@ -26,12 +34,19 @@ import numpy as np
 import scipy.linalg
 import torch
 
+from wavegen.words import counted
+
 
 def inception_score(probs: torch.Tensor | np.ndarray, splits: int = 10) -> tuple[float, float]:
     """(mean, std) over ``splits`` parts of exp(E[KL(p(y|x) ‖ p(y))]) for (N, classes) probabilities."""
     p = torch.as_tensor(probs, dtype=torch.float64)
-    if p.dim() != 2 or p.shape[0] < splits:
-        raise ValueError(f"need (N, classes) probabilities with N >= splits={splits}, got {tuple(p.shape)}")
+    if p.dim() != 2:
+        raise ValueError(f"the inception score needs (N, classes) probabilities, got shape {tuple(p.shape)}")
+    if p.shape[0] < 1:
+        raise ValueError("the inception score needs at least 1 example, got none")
+    if not 1 <= splits <= p.shape[0]:
+        raise ValueError(f"the inception score cannot split {counted(p.shape[0], 'example')} into "
+                         f"{counted(splits, 'part')}: use at most {counted(p.shape[0], 'split')}")
     # Splits of a fixed random permutation: rows in a meaningful order (a real test set sorted by
     # class) would otherwise give each split one class and a score near 1.
     order = torch.randperm(p.shape[0], generator=torch.Generator().manual_seed(0))
@@ -48,7 +63,7 @@ def gaussian_statistics(features: torch.Tensor | np.ndarray) -> tuple[np.ndarray
     """(mean, covariance) of (N, D) features, in float64."""
     x = np.asarray(features, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"need (N, D) features with N >= 2, got {x.shape}")
+        raise ValueError(f"a Gaussian fit needs (N, D) features of at least 2 examples, got shape {x.shape}")
     return x.mean(axis=0), np.cov(x, rowvar=False)
 
 
@@ -101,9 +116,11 @@ def score_examples(name: str, examples: torch.Tensor, classifier, *, reference_f
 
     ``train_rows`` says which training examples ``examples`` are (for a row of
     real training examples), so each one's nearest training neighbour is another
-    one. ``describe(examples)`` adds the domain's own columns.
+    one. ``describe(examples)`` adds the domain's own columns. The inception
+    score takes at most one split per example; ``splits`` in the row says how many.
     """
     probs, features = classifier.predict(examples)
+    splits = min(splits, probs.shape[0])
     mean, std = inception_score(probs, splits)
     shares = np.bincount(probs.argmax(-1).numpy(), minlength=probs.shape[1]) / probs.shape[0]
     if train_rows is None:
@@ -113,7 +130,7 @@ def score_examples(name: str, examples: torch.Tensor, classifier, *, reference_f
         distances[torch.arange(len(train_rows)), train_rows] = float("inf")
         nn_train = distances.min(dim=1).values
     row = {"name": name, "count": int(examples.shape[0]), "inception_score": mean, "inception_std": std,
-           "frechet": frechet_distance(features, reference_features),
+           "splits": splits, "frechet": frechet_distance(features, reference_features),
            "nn_train": float(nn_train.median()), "nn_self": float(_self_distances(features).median()),
            "class_shares": [round(float(s), 4) for s in shares]}
     if labels is not None:
@@ -138,9 +155,17 @@ def evaluate_generation(generators: dict[str, Callable[[int, int], torch.Tensor]
     the training set (``nn_train``). Fréchet distances are to the test
     examples' features (for the test row itself, the training examples' distance
     to them).
+
+    Each row's inception score takes at most one split per example (see the
+    module docstring); fewer than two real test, real training or generated
+    examples (``count``) are a one-line ``ValueError``, raised before anything is scored.
     """
     test_x, test_labels = real_test
     train_x, train_labels = real_train
+    singular = noun.removesuffix("s")
+    for what, n in (("real test", len(test_x)), ("real training", len(train_x)), ("generated", count)):
+        if n < 2:
+            raise ValueError(f"the Fréchet distance needs at least 2 {what} {noun}, got {counted(n, singular)}")
     _, test_features = classifier.predict(test_x)
     _, train_features = classifier.predict(train_x)
     common = dict(train_features=train_features, splits=splits, describe=describe)
@@ -158,7 +183,8 @@ def evaluate_generation(generators: dict[str, Callable[[int, int], torch.Tensor]
 def format_scores(rows: list[dict], noun: str = "examples",
                   extra: tuple[tuple[str, Callable[[dict], str]], ...] = ()) -> str:
     """The rows as an aligned table: inception score, Fréchet distance, accuracy, neighbours, then
-    each ``extra`` (header, row -> text) column."""
+    each ``extra`` (header, row -> text) column; under it, a line for each row whose inception score
+    took fewer splits than the others (it had fewer examples than splits)."""
     width = max(len(noun), *(len(r["name"]) for r in rows))
     head = "".join(f"  {h:>8}" for h, _ in extra)
     lines = [f"{noun:<{width}}  {'n':>5}  {'inception score':>15}  {'Frechet':>8}  {'accuracy':>8}  "
@@ -168,4 +194,12 @@ def format_scores(rows: list[dict], noun: str = "examples",
         cells = "".join(f"  {cell(r):>8}" for _, cell in extra)
         lines.append(f"{r['name']:<{width}}  {r['count']:>5}  {r['inception_score']:8.2f} ± {r['inception_std']:4.2f}"
                      f"  {r['frechet']:8.2f}  {accuracy}  {r['nn_train']:8.3f}  {r['nn_self']:8.3f}{cells}")
-    return "\n".join(lines)
+    return "\n".join(lines + _fewer_splits(rows, noun))
+
+
+def _fewer_splits(rows: list[dict], noun: str) -> list[str]:
+    """A note for each row scored over fewer splits than the most any row took."""
+    most = max((r.get("splits", 0) for r in rows), default=0)
+    return [f"({r['name']}: inception score over {counted(r['splits'], 'split')}, not {most}, as there "
+            f"{'is' if r['count'] == 1 else 'are'} only {counted(r['count'], noun.removesuffix('s'))})"
+            for r in rows if r.get("splits", most) < most]

@@ -129,6 +129,13 @@ def _tile(t: torch.Tensor, n: int) -> torch.Tensor:
     return t.repeat(n, *([1] * (t.dim() - 1)))
 
 
+def _dimensions(x: torch.Tensor) -> int:
+    """Values per example (the losses are per data dimension); an empty batch is a one-line ValueError."""
+    if x.dim() == 0 or x.shape[0] == 0:
+        raise ValueError(f"a batch of {tuple(x.shape)}: no examples to take a bound of (is a data split empty?)")
+    return x[0].numel()
+
+
 class VAETask(LikelihoodTask):
     """Maximise the ELBO (minimise −ELBO per data dimension, nats) with optional KL warm-up and free bits.
 
@@ -159,6 +166,7 @@ class VAETask(LikelihoodTask):
 
     def loss(self, batch) -> torch.Tensor:
         x, y = self.split(batch)
+        dimensions = _dimensions(x)
         if self.model.training and self.augment is not None:
             x = self.augment(x)
         reconstruction, kl = elbo_terms(self.model, x, y)
@@ -169,7 +177,7 @@ class VAETask(LikelihoodTask):
             counted = kl.sum(dim=1).mean()
         weight = self.kl_weight() if self.model.training else 1.0
         self._last = {"reconstruction": reconstruction.mean().item(), "kl": kl.sum(dim=1).mean().item()}
-        return (weight * counted - reconstruction.mean()) / x[0].numel()
+        return (weight * counted - reconstruction.mean()) / dimensions
 
     def train_step(self, batch, step: int) -> dict[str, float]:
         self.step = step
@@ -219,18 +227,19 @@ class SemiSupervisedVAETask(LikelihoodTask):
 
     def loss(self, batch) -> torch.Tensor:
         x_u, x_l, y_l = batch
+        dimensions = _dimensions(x_l)
         if self.model.training and self.augment is not None:
             x_u, x_l = self.augment(x_u), self.augment(x_l)
         labelled = -labelled_bound(self.model, x_l, y_l).mean()
         cross_entropy = F.cross_entropy(self.model.classify(x_l).float(), y_l)
-        loss = self.labelled_weight * labelled + self.alpha_ratio * cross_entropy * x_l[0].numel()
+        loss = self.labelled_weight * labelled + self.alpha_ratio * cross_entropy * dimensions
         logs = {"labelled": labelled.item(), "cross_entropy": cross_entropy.item()}
         if self.unlabelled_weight:
             unlabelled = -unlabelled_bound(self.model, x_u).mean()
             loss = loss + self.unlabelled_weight * unlabelled
             logs["unlabelled"] = unlabelled.item()
         self._last = logs
-        return loss / x_l[0].numel()
+        return loss / dimensions
 
     def train_step(self, batch, step: int) -> dict[str, float]:
         return {**super().train_step(batch, step), **self._last}

@@ -28,6 +28,7 @@ import numpy as np
 from wavegen.data.imageset import ImageSet
 from wavegen.data.locate import unpack_hint
 from wavegen.errors import DatasetError
+from wavegen.words import article, counted
 
 try:
     from numpy._core.multiarray import _reconstruct
@@ -134,7 +135,7 @@ def _read_batch(path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     except Exception:
         labels = np.asarray(None)
     if labels.ndim != 1 or labels.dtype.kind not in "iu" or len(labels) != len(data):
-        raise DatasetError(f"{path}: 'labels' is not a list of {len(data)} integers")
+        raise DatasetError(f"{path}: 'labels' is not a list of {counted(len(data), 'integer')}")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise DatasetError(f"{path}: a label lies outside 0..{num_classes - 1}")
     images = data.reshape(-1, 3, SIDE, SIDE).transpose(0, 2, 3, 1)          # (N, 3, H, W) -> (N, H, W, 3)
@@ -151,5 +152,5 @@ def _read_meta(path: Path) -> tuple[str, ...]:
 def _text_keys(path: Path, record: object) -> dict:
     """The dict ``record`` with bytes keys (Python 2's str) decoded; anything but a dict is refused."""
     if not isinstance(record, dict):
-        raise DatasetError(f"{path}: holds a {type(record).__name__}, expected a dict of arrays and lists")
+        raise DatasetError(f"{path}: holds {article(type(record).__name__)}, expected a dict of arrays and lists")
     return {key.decode("latin1") if isinstance(key, bytes) else key: value for key, value in record.items()}

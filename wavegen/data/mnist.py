@@ -29,6 +29,7 @@ from wavegen.core.files import atomic_output
 from wavegen.data.imageset import ImageSet
 from wavegen.data.locate import unpack_hint
 from wavegen.errors import DatasetError
+from wavegen.words import counted
 
 SPLIT_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
@@ -81,11 +82,11 @@ def read_mnist(root: str | Path, kind: str = "mnist", *,
         images = read_idx(paths[images_name], ndim=3)                        # (N, H, W)
         labels = read_idx(paths[labels_name], ndim=1)                        # (N,)
         if len(images) != len(labels):
-            raise DatasetError(f"{paths[labels_name]}: {len(labels)} labels for the {len(images)} images "
-                               f"of {paths[images_name].name}")
+            raise DatasetError(f"{paths[labels_name]}: {counted(len(labels), 'label')} for the "
+                               f"{counted(len(images), 'image')} of {paths[images_name].name}")
         if labels.size and labels.max() >= len(classes):
             raise DatasetError(f"{paths[labels_name]}: label {labels.max()} is not one of the "
-                               f"{len(classes)} classes of {_NAMES[kind]}")
+                               f"{counted(len(classes), 'class')} of {_NAMES[kind]}")
         sets[split] = ImageSet(images[..., None], labels.astype(np.int64), classes)
     return sets
 
@@ -108,15 +109,15 @@ def read_idx(path: str | Path, ndim: int | None = None) -> np.ndarray:
         raise DatasetError(f"{path}: idx type code 0x{data[2]:02x}, expected 0x08 (unsigned byte)")
     dims = data[3]
     if ndim is not None and dims != ndim:
-        raise DatasetError(f"{path}: {dims} dimensions, expected {ndim}")
+        raise DatasetError(f"{path}: {counted(dims, 'dimension')}, expected {ndim}")
     header = 4 + 4 * dims
     if len(data) < header:
-        raise DatasetError(f"{path}: truncated idx header ({len(data)} bytes)")
+        raise DatasetError(f"{path}: truncated idx header ({counted(len(data), 'byte')})")
     shape = tuple(int(n) for n in np.frombuffer(data, dtype=">i4", count=dims, offset=4))
     expected = int(np.prod(shape, dtype=np.int64))
     if len(data) - header != expected:
         state = "truncated" if len(data) - header < expected else "longer than its header says"
-        raise DatasetError(f"{path}: {state}: {len(data) - header} bytes of values for shape {shape} "
+        raise DatasetError(f"{path}: {state}: {counted(len(data) - header, 'byte')} of values for shape {shape} "
                            f"({expected} expected)")
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(shape)
 

@@ -15,6 +15,8 @@ import math
 import torch
 from torch import nn
 
+from wavegen.words import article, counted
+
 ARCHITECTURES = ("mlp", "conv")
 
 
@@ -26,7 +28,7 @@ def check_architecture(architecture: str, image_shape: tuple[int, int, int], cha
     if architecture == "conv":
         factor = 2 ** len(channels)
         if not channels or image_shape[1] % factor or image_shape[2] % factor:
-            raise ValueError(f"a conv body with {len(channels)} layers needs height and width divisible by "
+            raise ValueError(f"a conv body with {counted(len(channels), 'layer')} needs height and width divisible by "
                              f"{factor}, got {image_shape[1]}×{image_shape[2]}")
 
 
@@ -100,9 +102,9 @@ def model_classes(model: nn.Module, classes) -> list[str]:
     """
     classes = list(classes or [])
     if model.conditional and len(classes) < 2:
-        raise ValueError(f"a {model.registry_name} is class-conditional: it needs at least two classes, "
+        raise ValueError(f"{article(model.registry_name)} is class-conditional: it needs at least two classes, "
                          f"got {classes}")
     if not model.conditional and classes:
-        raise ValueError(f"a {model.registry_name} is unconditional: leave out classes "
+        raise ValueError(f"{article(model.registry_name)} is unconditional: leave out classes "
                          f"(its class-conditional form takes them)")
     return classes

@@ -44,6 +44,7 @@ from wavegen.core.likelihood import LikelihoodTask
 from wavegen.core.layers import gated
 from wavegen.core.registry import register_model
 from wavegen.errors import WavegenError
+from wavegen.words import counted
 from wavegen.vision.capabilities import ImageGenerator
 from wavegen.vision.images import binarize
 
@@ -145,10 +146,10 @@ class PixelCNN(ImageGenerator, nn.Module):
                 raise WavegenError("this PixelCNN is unconditional: it takes no class labels")
             return None
         if y is None:
-            raise WavegenError(f"this PixelCNN is class-conditional ({self.num_classes} classes): "
+            raise WavegenError(f"this PixelCNN is class-conditional ({counted(self.num_classes, 'class')}): "
                                "give a class label per image")
         if y.shape != (batch,) or y.is_floating_point() or bool(((y < 0) | (y >= self.num_classes)).any()):
-            raise WavegenError(f"class labels must be {batch} integers in 0…{self.num_classes - 1}, "
+            raise WavegenError(f"class labels must be {counted(batch, 'integer')} in 0…{self.num_classes - 1}, "
                                f"got {y.tolist() if y.numel() <= 10 else tuple(y.shape)}")
         return self.class_projection(self.class_embedding(y)).view(batch, len(self.gated), 2, -1)
 

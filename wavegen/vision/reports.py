@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
@@ -23,11 +24,15 @@ from wavegen.vision.generate import generate_images
 from wavegen.vision.images import save_image_grid, slerp
 from wavegen.vision.ssvae import SSVAE
 
+log = logging.getLogger(__name__)
+
 
 @torch.no_grad()
 def likelihood_bounds(model, images: torch.Tensor, labels: torch.Tensor | None, ks=(1, 5, 50),
                       batch_size: int = 100, seed: int = 0) -> list[dict]:
     """Rows {"bound", "nats", "bits_per_dim"}: the mean ELBO and IWAE L_k of ``images`` (seeded draws)."""
+    if len(images) < 1:
+        raise ValueError("the likelihood bounds need at least 1 test image, got none")
     model.eval()
     device = next(model.parameters()).device
     torch.manual_seed(seed)
@@ -53,31 +58,52 @@ def format_bounds(rows: list[dict], what: str) -> str:
 @torch.no_grad()
 def write_pictures(model, images: torch.Tensor, labels: torch.Tensor, out_dir: str | Path, *,
                    seed: int = 0) -> list[Path]:
-    """reconstructions.png, samples.png, interpolations.png (and classes.png if conditional) into ``out_dir``."""
+    """reconstructions.png, samples.png, interpolations.png (and classes.png if conditional) into ``out_dir``.
+
+    Up to 16 test images (a seeded draw) are reconstructed, in rows of up to 8;
+    the latent walks join pairs of them (up to 6). With fewer images the
+    pictures are smaller; a single test image makes no pair to walk between, so
+    interpolations.png is left out (a warning says so).
+    """
+    if len(images) < 1:
+        raise ValueError("the pictures need at least 1 test image, got none")
     model.eval()
     out_dir = Path(out_dir)
     device = next(model.parameters()).device
     name = model.registry_name
-    pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:16]
+    columns = min(8, len(images))
+    shown = columns * min(2, len(images) // columns)                 # one or two rows of `columns`
+    pick = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))[:shown]
     x, y = images[pick].to(device), labels[pick].to(device)
     m2 = isinstance(model, SSVAE)
     conditional = model.num_classes and not m2        # M2 reconstructs through its own q(y|x)
     recon = model.reconstruct(x, y if conditional else None)
-    pairs = torch.stack([torch.cat([a, b]) for a, b in zip(x.view(2, 8, *x.shape[1:]), recon.view(2, 8, *x.shape[1:]))])
-    paths = [save_image_grid(out_dir / "reconstructions.png", pairs.flatten(0, 1).cpu(), columns=8,
-                             row_labels=["test", "reconstruction"] * 2, title=f"{name}: test images and reconstructions")]
+    pairs = torch.cat([torch.cat([a, b]) for a, b in zip(x.split(columns), recon.split(columns))])
+    paths = [save_image_grid(out_dir / "reconstructions.png", pairs.cpu(), columns=columns,
+                             row_labels=["test", "reconstruction"] * (shown // columns),
+                             title=f"{name}: test images and reconstructions")]
     paths.append(write_samples_grid(model, out_dir, seed))
-    # Latent walks between the posterior means of test images 0→1, 2→3, ... (same class for conditional models).
+    walks = _latent_walks(model, x, y, m2)
+    if walks is None:
+        log.warning("%s: one test image makes no pair to walk between; no interpolations.png", name)
+    else:
+        paths.append(save_image_grid(out_dir / "interpolations.png", walks.cpu(), columns=10,
+                                     title=f"{name}: latent walks between test images (posterior means)"))
+    return paths
+
+
+def _latent_walks(model, x: torch.Tensor, y: torch.Tensor, m2: bool, count: int = 6) -> torch.Tensor | None:
+    """Walks between the posterior means of images 0→1, 2→3, ... (same class for conditional models); None
+    when there is no pair."""
     walks = []
-    for a, b in zip(range(0, 12, 2), range(1, 12, 2)):
+    for a in range(0, 2 * min(count, len(x) // 2), 2):
+        b = a + 1
         ya = y[a:a + 1] if model.num_classes else None
         if m2:
             ya = model.classify(x[a:a + 1]).argmax(-1)
         za, zb = model.encode(x[a:a + 1], ya)[0][0], model.encode(x[b:b + 1], ya)[0][0]
         walks.append(model.images(slerp(za, zb, 10), None if ya is None else ya.expand(10)))
-    paths.append(save_image_grid(out_dir / "interpolations.png", torch.cat(walks).cpu(), columns=10,
-                                 title=f"{name}: latent walks between test images (posterior means)"))
-    return paths
+    return torch.cat(walks) if walks else None
 
 
 def write_samples_grid(model, out_dir: Path, seed: int = 0) -> Path:

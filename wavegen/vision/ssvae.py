@@ -21,6 +21,7 @@ from wavegen.vision.capabilities import ImageEncoder, ImageGenerator
 from wavegen.vision.classifier import ImageClassifier
 from wavegen.vision.cvae import CVAE
 from wavegen.vision.images import ImageDataset
+from wavegen.words import counted
 
 
 @register_model("ssvae")
@@ -68,7 +69,7 @@ def balanced_subset(labels: np.ndarray, count: int, seed: int = 0) -> np.ndarray
     labels = np.asarray(labels)
     classes = np.unique(labels)
     if not 0 < count <= len(labels):
-        raise ValueError(f"cannot take {count} labelled examples from {len(labels)}")
+        raise ValueError(f"cannot take {counted(count, 'labelled example')} from {len(labels)}")
     rng = np.random.default_rng(seed)
     pools = {c: list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
     chosen: list[int] = []
