@@ -1,4 +1,6 @@
-"""A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
+"""Class-conditional DCGAN (Mirza & Osindero 2014) on CIFAR-10.
+
+A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
 discriminator, Miyato & Koyama 2018) on the DCGAN networks on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
 
     wavegen recipe cgan --data cifar10 --data-root /data/cifar-10-batches-py --device cuda

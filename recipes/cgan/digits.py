@@ -1,4 +1,6 @@
-"""A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
+"""Class-conditional DCGAN (Mirza & Osindero 2014) on the embedded digits.
+
+A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
 discriminator, Miyato & Koyama 2018) on the DCGAN networks on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
 
     wavegen recipe cgan --data digits

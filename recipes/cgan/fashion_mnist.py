@@ -1,4 +1,6 @@
-"""A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
+"""Class-conditional DCGAN (Mirza & Osindero 2014) on Fashion-MNIST.
+
+A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
 discriminator, Miyato & Koyama 2018) on the DCGAN networks on Fashion-MNIST (Xiao et al. 2017), the four idx files, gzipped or not.
 
     wavegen recipe cgan --data fashion-mnist --data-root /data/fashion-mnist

@@ -1,4 +1,6 @@
-"""A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
+"""Class-conditional DCGAN (Mirza & Osindero 2014) on a folder of your images.
+
+A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
 discriminator, Miyato & Koyama 2018) on the DCGAN networks on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
 
     wavegen recipe cgan --data folder --data-root /data/celeba --device cuda

@@ -1,4 +1,6 @@
-"""A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
+"""Class-conditional DCGAN (Mirza & Osindero 2014) on MNIST.
+
+A class-conditional GAN (Mirza & Osindero 2014: the class concatenated to z; a projection
 discriminator, Miyato & Koyama 2018) on the DCGAN networks on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
 
     wavegen recipe cgan --data mnist --data-root /data/mnist

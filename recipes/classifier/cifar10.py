@@ -1,4 +1,6 @@
-"""The image classifier that judges conditional samples and generation scores on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
+"""Image classifier (the image generators' judge) on CIFAR-10.
+
+The image classifier that judges conditional samples and generation scores on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
 
     wavegen recipe classifier --data cifar10 --data-root /data/cifar-10-batches-py --device cuda
 

@@ -1,4 +1,6 @@
-"""The digit classifier on the generated SC09-style demo corpus (real spoken digits, many voices).
+"""Spoken-digit classifier (the SC09 GANs' judge) on the generated SC09-style demo.
+
+The digit classifier on the generated SC09-style demo corpus (real spoken digits, many voices).
 
     wavegen recipe classifier --data demo
 

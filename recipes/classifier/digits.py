@@ -1,4 +1,6 @@
-"""The image classifier that judges conditional samples and generation scores on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
+"""Image classifier (the image generators' judge) on the embedded digits.
+
+The image classifier that judges conditional samples and generation scores on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
 
     wavegen recipe classifier --data digits
 

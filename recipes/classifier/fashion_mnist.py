@@ -1,4 +1,6 @@
-"""The image classifier that judges conditional samples and generation scores on Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), in MNIST's idx layout.
+"""Image classifier (the image generators' judge) on Fashion-MNIST.
+
+The image classifier that judges conditional samples and generation scores on Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), in MNIST's idx layout.
 
     wavegen recipe classifier --data fashion-mnist --data-root /data/fashion-mnist
 

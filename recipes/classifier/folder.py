@@ -1,4 +1,6 @@
-"""The image classifier that judges conditional samples and generation scores on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
+"""Image classifier (the image generators' judge) on a folder of your images.
+
+The image classifier that judges conditional samples and generation scores on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
 
     wavegen recipe classifier --data folder --data-root /data/celeba --device cuda
 

@@ -1,4 +1,6 @@
-"""The image classifier that judges conditional samples and generation scores on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
+"""Image classifier (the image generators' judge) on MNIST.
+
+The image classifier that judges conditional samples and generation scores on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
 
     wavegen recipe classifier --data mnist --data-root /data/mnist
 

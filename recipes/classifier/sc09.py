@@ -1,4 +1,6 @@
-"""The SC09 digit classifier (log-mel CNN) that scores the SC09 generators.
+"""Spoken-digit classifier (the SC09 GANs' judge) on SC09.
+
+The SC09 digit classifier (log-mel CNN) that scores the SC09 generators.
 
     wavegen recipe classifier --data sc09      # from $WAVEGEN_DATA/speech_commands_v0.02 or ./data/...
     wavegen recipe classifier --data sc09 --data-root /path/to/speech_commands_v0.02

@@ -1,4 +1,6 @@
-"""A conditional VAE (Sohn, Lee and Yan 2015) on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
+"""Conditional VAE (Sohn, Lee and Yan 2015) on CIFAR-10.
+
+A conditional VAE (Sohn, Lee and Yan 2015) on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
 
     wavegen recipe cvae --data cifar10 --data-root /data/cifar-10-batches-py --device cuda
 

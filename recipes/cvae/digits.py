@@ -1,4 +1,6 @@
-"""A conditional VAE (Sohn, Lee and Yan 2015) on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
+"""Conditional VAE (Sohn, Lee and Yan 2015) on the embedded digits.
+
+A conditional VAE (Sohn, Lee and Yan 2015) on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
 
     wavegen recipe cvae --data digits
 

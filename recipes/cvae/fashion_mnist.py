@@ -1,4 +1,6 @@
-"""A conditional VAE (Sohn, Lee and Yan 2015) on Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), in MNIST's idx layout.
+"""Conditional VAE (Sohn, Lee and Yan 2015) on Fashion-MNIST.
+
+A conditional VAE (Sohn, Lee and Yan 2015) on Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), in MNIST's idx layout.
 
     wavegen recipe cvae --data fashion-mnist --data-root /data/fashion-mnist
 

@@ -1,4 +1,6 @@
-"""A conditional VAE (Sohn, Lee and Yan 2015) on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
+"""Conditional VAE (Sohn, Lee and Yan 2015) on a folder of your images.
+
+A conditional VAE (Sohn, Lee and Yan 2015) on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
 
     wavegen recipe cvae --data folder --data-root /data/celeba --device cuda
 

@@ -1,4 +1,6 @@
-"""A conditional VAE (Sohn, Lee and Yan 2015) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
+"""Conditional VAE (Sohn, Lee and Yan 2015) on MNIST.
+
+A conditional VAE (Sohn, Lee and Yan 2015) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
 
     wavegen recipe cvae --data mnist --data-root /data/mnist
 

@@ -1,4 +1,6 @@
-"""A DCGAN (Radford, Metz and Chintala 2016) on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
+"""DCGAN (Radford, Metz and Chintala 2016) on CIFAR-10.
+
+A DCGAN (Radford, Metz and Chintala 2016) on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
 
     wavegen recipe dcgan --data cifar10 --data-root /data/cifar-10-batches-py --device cuda
 

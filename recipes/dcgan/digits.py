@@ -1,4 +1,6 @@
-"""A DCGAN (Radford, Metz and Chintala 2016) on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
+"""DCGAN (Radford, Metz and Chintala 2016) on the embedded digits.
+
+A DCGAN (Radford, Metz and Chintala 2016) on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
 
     wavegen recipe dcgan --data digits
 

@@ -1,4 +1,6 @@
-"""A DCGAN (Radford, Metz and Chintala 2016) on Fashion-MNIST (Xiao et al. 2017), the four idx files, gzipped or not.
+"""DCGAN (Radford, Metz and Chintala 2016) on Fashion-MNIST.
+
+A DCGAN (Radford, Metz and Chintala 2016) on Fashion-MNIST (Xiao et al. 2017), the four idx files, gzipped or not.
 
     wavegen recipe dcgan --data fashion-mnist --data-root /data/fashion-mnist
 

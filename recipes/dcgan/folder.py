@@ -1,4 +1,6 @@
-"""A DCGAN (Radford, Metz and Chintala 2016) on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
+"""DCGAN (Radford, Metz and Chintala 2016) on a folder of your images.
+
+A DCGAN (Radford, Metz and Chintala 2016) on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
 
     wavegen recipe dcgan --data folder --data-root /data/celeba --device cuda
 

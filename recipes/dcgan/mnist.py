@@ -1,4 +1,6 @@
-"""A DCGAN (Radford, Metz and Chintala 2016) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
+"""DCGAN (Radford, Metz and Chintala 2016) on MNIST.
+
+A DCGAN (Radford, Metz and Chintala 2016) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
 
     wavegen recipe dcgan --data mnist --data-root /data/mnist
 

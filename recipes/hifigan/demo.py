@@ -1,4 +1,6 @@
-"""GAN vocoder on the generated LJSpeech-layout demo corpus: the LJSpeech recipe, small enough for a CPU.
+"""HiFi-GAN vocoder (Kong et al. 2020) on the generated LJSpeech-style demo.
+
+GAN vocoder on the generated LJSpeech-layout demo corpus: the LJSpeech recipe, small enough for a CPU.
 
     wavegen recipe hifigan --data demo
 

@@ -1,4 +1,6 @@
-"""GAN vocoder (HiFi-GAN V1, Kong et al. 2020) on LJSpeech, with the WaveNet vocoder's features.
+"""HiFi-GAN vocoder (Kong et al. 2020) on LJSpeech-1.1 (22.05 kHz).
+
+GAN vocoder (HiFi-GAN V1, Kong et al. 2020) on LJSpeech, with the WaveNet vocoder's features.
 
     wavegen recipe hifigan --data ljspeech --data-root /path/to/LJSpeech-1.1 --device cuda
     wavegen recipe hifigan --data ljspeech --set compare.wavenet=exp/wavenet-ljspeech/model.safetensors

@@ -1,4 +1,6 @@
-"""A gated PixelCNN (van den Oord et al. 2016), class-conditional, on CIFAR-10 (Krizhevsky 2009) at 256 levels, the python pickle batches of cifar-10-batches-py.
+"""Conditional gated PixelCNN (van den Oord et al. 2016) on CIFAR-10.
+
+A gated PixelCNN (van den Oord et al. 2016), class-conditional, on CIFAR-10 (Krizhevsky 2009) at 256 levels, the python pickle batches of cifar-10-batches-py.
 
     wavegen recipe pixelcnn --data cifar10 --data-root /data/cifar-10-batches-py --device cuda
 

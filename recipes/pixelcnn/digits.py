@@ -1,4 +1,6 @@
-"""A gated PixelCNN (van den Oord et al. 2016), class-conditional, on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files), binarised.
+"""Conditional gated PixelCNN (van den Oord et al. 2016) on the embedded digits.
+
+A gated PixelCNN (van den Oord et al. 2016), class-conditional, on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files), binarised.
 
     wavegen recipe pixelcnn --data digits
 

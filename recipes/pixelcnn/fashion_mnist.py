@@ -1,4 +1,6 @@
-"""A gated PixelCNN (van den Oord et al. 2016), class-conditional, on binarised Fashion-MNIST (Xiao et al. 2017), the four idx files, gzipped or not.
+"""Conditional gated PixelCNN (van den Oord et al. 2016) on Fashion-MNIST.
+
+A gated PixelCNN (van den Oord et al. 2016), class-conditional, on binarised Fashion-MNIST (Xiao et al. 2017), the four idx files, gzipped or not.
 
     wavegen recipe pixelcnn --data fashion-mnist --data-root /data/fashion-mnist --device cuda
 

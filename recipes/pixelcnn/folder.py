@@ -1,4 +1,6 @@
-"""A gated PixelCNN (van den Oord et al. 2016), class-conditional, on a folder of images (class subfolders, or flat; CelebA and the like) at 256 levels, 64×64.
+"""Conditional gated PixelCNN (van den Oord et al. 2016) on a folder of your images.
+
+A gated PixelCNN (van den Oord et al. 2016), class-conditional, on a folder of images (class subfolders, or flat; CelebA and the like) at 256 levels, 64×64.
 
     wavegen recipe pixelcnn --data folder --data-root /data/celeba --device cuda
 

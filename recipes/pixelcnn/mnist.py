@@ -1,4 +1,6 @@
-"""A gated PixelCNN (van den Oord et al. 2016), class-conditional, on binarised MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
+"""Conditional gated PixelCNN (van den Oord et al. 2016) on MNIST.
+
+A gated PixelCNN (van den Oord et al. 2016), class-conditional, on binarised MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
 
     wavegen recipe pixelcnn --data mnist --data-root /data/mnist --device cuda
 

@@ -1,4 +1,6 @@
-"""SEGAN on the embedded demo corpus: the VoiceBank-DEMAND recipe, small enough for a laptop CPU.
+"""SEGAN speech enhancement (Pascual et al. 2017) on the generated VoiceBank-style demo.
+
+SEGAN on the embedded demo corpus: the VoiceBank-DEMAND recipe, small enough for a laptop CPU.
 
     wavegen recipe segan --data demo
 

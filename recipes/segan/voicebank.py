@@ -1,4 +1,6 @@
-"""SEGAN on VoiceBank-DEMAND (Pascual et al. 2017), end to end: the paper's configuration.
+"""SEGAN speech enhancement (Pascual et al. 2017) on VoiceBank-DEMAND (the paper's setup).
+
+SEGAN on VoiceBank-DEMAND (Pascual et al. 2017), end to end: the paper's configuration.
 
     wavegen recipe segan --data voicebank     # from $WAVEGEN_DATA/VoiceBank-DEMAND or ./data/VoiceBank-DEMAND
     wavegen recipe segan --data voicebank --data-root /path/to/VoiceBank-DEMAND

@@ -1,4 +1,6 @@
-"""SpecGAN on the generated SC09-style demo corpus: the SC09 recipe, small enough for two CPU cores.
+"""SpecGAN spoken digits (Donahue et al. 2019) on the generated SC09-style demo.
+
+SpecGAN on the generated SC09-style demo corpus: the SC09 recipe, small enough for two CPU cores.
 
     wavegen recipe specgan --data demo
 

@@ -1,4 +1,6 @@
-"""SpecGAN on SC09 (Donahue, McAuley and Puckette 2019): spectrograms inverted by Griffin-Lim (16 iterations).
+"""SpecGAN spoken digits (Donahue et al. 2019) on SC09.
+
+SpecGAN on SC09 (Donahue, McAuley and Puckette 2019): spectrograms inverted by Griffin-Lim (16 iterations).
 
     wavegen recipe specgan --data sc09       # from $WAVEGEN_DATA/speech_commands_v0.02 or ./data/...
     wavegen recipe specgan --data sc09 --data-root /path/to/speech_commands_v0.02 --device cuda

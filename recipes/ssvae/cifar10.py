@@ -1,4 +1,6 @@
-"""The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
+"""Semi-supervised VAE, M2 (Kingma et al. 2014) on CIFAR-10.
+
+The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
 
     wavegen recipe ssvae --data cifar10 --data-root /data/cifar-10-batches-py --device cuda
 

@@ -1,4 +1,6 @@
-"""The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
+"""Semi-supervised VAE, M2 (Kingma et al. 2014) on the embedded digits.
+
+The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
 
     wavegen recipe ssvae --data digits
 

@@ -1,4 +1,6 @@
-"""The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), in MNIST's idx layout.
+"""Semi-supervised VAE, M2 (Kingma et al. 2014) on Fashion-MNIST.
+
+The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), in MNIST's idx layout.
 
     wavegen recipe ssvae --data fashion-mnist --data-root /data/fashion-mnist
 

@@ -1,4 +1,6 @@
-"""The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
+"""Semi-supervised VAE, M2 (Kingma et al. 2014) on a folder of your images.
+
+The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
 
     wavegen recipe ssvae --data folder --data-root /data/celeba --device cuda
 

@@ -1,4 +1,6 @@
-"""The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
+"""Semi-supervised VAE, M2 (Kingma et al. 2014) on MNIST.
+
+The semi-supervised classification VAE, M2 (Kingma, Rezende, Mohamed and Welling 2014) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
 
     wavegen recipe ssvae --data mnist --data-root /data/mnist
 

@@ -1,4 +1,6 @@
-"""A VAE (Kingma and Welling 2014) on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
+"""VAE (Kingma and Welling 2014) on CIFAR-10.
+
+A VAE (Kingma and Welling 2014) on CIFAR-10 (Krizhevsky 2009), the python pickle batches of cifar-10-batches-py.
 
     wavegen recipe vae --data cifar10 --data-root /data/cifar-10-batches-py --device cuda
 

@@ -1,4 +1,6 @@
-"""A VAE (Kingma and Welling 2014) on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
+"""VAE (Kingma and Welling 2014) on the embedded digits.
+
+A VAE (Kingma and Welling 2014) on the embedded handwritten digits (scikit-learn's 1,797 8×8 digits, written as 28×28 MNIST idx files).
 
     wavegen recipe vae --data digits
 

@@ -1,4 +1,6 @@
-"""A VAE (Kingma and Welling 2014) on Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), in MNIST's idx layout.
+"""VAE (Kingma and Welling 2014) on Fashion-MNIST.
+
+A VAE (Kingma and Welling 2014) on Fashion-MNIST (Xiao, Rasul and Vollgraf 2017), in MNIST's idx layout.
 
     wavegen recipe vae --data fashion-mnist --data-root /data/fashion-mnist
 

@@ -1,4 +1,6 @@
-"""A VAE (Kingma and Welling 2014) on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
+"""VAE (Kingma and Welling 2014) on a folder of your images.
+
+A VAE (Kingma and Welling 2014) on a folder of images (class subfolders, or flat; CelebA and the like), 64×64.
 
     wavegen recipe vae --data folder --data-root /data/celeba --device cuda
 

@@ -1,4 +1,6 @@
-"""A VAE (Kingma and Welling 2014) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
+"""VAE (Kingma and Welling 2014) on MNIST.
+
+A VAE (Kingma and Welling 2014) on MNIST (LeCun et al. 1998), the four idx files, gzipped or not.
 
     wavegen recipe vae --data mnist --data-root /data/mnist
 

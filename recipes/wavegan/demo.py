@@ -1,4 +1,6 @@
-"""WaveGAN on the generated SC09-style demo corpus: the SC09 recipe, small enough for two CPU cores.
+"""WaveGAN spoken digits (Donahue et al. 2019) on the generated SC09-style demo.
+
+WaveGAN on the generated SC09-style demo corpus: the SC09 recipe, small enough for two CPU cores.
 
     wavegen recipe wavegan --data demo
 

@@ -1,4 +1,6 @@
-"""WaveGAN on SC09 (Donahue, McAuley and Puckette 2019): raw waveforms, phase shuffle of radius 2 in the discriminator.
+"""WaveGAN spoken digits (Donahue et al. 2019) on SC09.
+
+WaveGAN on SC09 (Donahue, McAuley and Puckette 2019): raw waveforms, phase shuffle of radius 2 in the discriminator.
 
     wavegen recipe wavegan --data sc09       # from $WAVEGEN_DATA/speech_commands_v0.02 or ./data/...
     wavegen recipe wavegan --data sc09 --data-root /path/to/speech_commands_v0.02 --device cuda

@@ -1,4 +1,6 @@
-"""WaveNet on the generated demo corpus: the VCTK recipe, small enough for a laptop CPU.
+"""Speaker-conditioned WaveNet on the generated VCTK-style demo speakers.
+
+WaveNet on the generated demo corpus: the VCTK recipe, small enough for a laptop CPU.
 
     wavegen recipe wavenet --data demo
 

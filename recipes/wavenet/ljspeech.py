@@ -1,4 +1,6 @@
-"""WaveNet vocoder on LJSpeech: mel-conditioned (local conditioning, van den Oord et al. 2016 §2.5).
+"""Mel-conditioned WaveNet vocoder on LJSpeech-1.1 (22.05 kHz).
+
+WaveNet vocoder on LJSpeech: mel-conditioned (local conditioning, van den Oord et al. 2016 §2.5).
 
     wavegen recipe wavenet --data ljspeech --data-root /path/to/LJSpeech-1.1
 

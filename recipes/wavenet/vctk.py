@@ -1,4 +1,6 @@
-"""WaveNet on VCTK, conditioned on the speaker (van den Oord et al. 2016, §3.1).
+"""Speaker-conditioned WaveNet (van den Oord et al. 2016) on VCTK-Corpus-0.92.
+
+WaveNet on VCTK, conditioned on the speaker (van den Oord et al. 2016, §3.1).
 
     wavegen recipe wavenet --data vctk --data-root /path/to/VCTK-Corpus-0.92
 

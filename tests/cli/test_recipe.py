@@ -14,30 +14,26 @@ def _every_recipe() -> set[tuple[str, str]]:
             for module in RECIPES.glob("*/[a-z]*.py")}
 
 
+def _rows(output: str) -> list[list[str]]:
+    """The table's rows as [model, dataset, description] (wrapped continuations start with spaces)."""
+    return [line.split(maxsplit=2) for line in output.splitlines()[1:] if not line.startswith(" ")]
+
+
 def test_list_names_every_model_and_dataset_with_a_line_on_each(tmp_path):
     result = wavegen_cli("recipe", "--list", cwd=tmp_path, env={"COLUMNS": "200"})
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
-    listed, model = set(), None
-    for line in lines:
-        if not line.startswith(" "):
-            model = line.strip()
-            continue
-        if line.startswith("   "):                # a description's wrapped continuation
-            continue
-        dataset, description = line.split(maxsplit=1)
-        listed.add((model, dataset))
-        assert len(description) > 20
-    assert listed == _every_recipe()
+    assert result.stdout.splitlines()[0].split() == ["MODEL", "--data", "WHAT", "IT", "TRAINS"]
+    rows = _rows(result.stdout)
+    assert {(model, dataset) for model, dataset, _ in rows} == _every_recipe()
+    assert len(rows) == len(result.stdout.splitlines()) - 1            # one line each on a wide terminal
+    assert all(20 < len(description) < 110 for _, _, description in rows)
     assert not list(tmp_path.iterdir())           # listing writes nothing
 
 
 def test_list_of_one_model(tmp_path):
     result = wavegen_cli("recipe", "segan", "--list", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[0] == "segan"
-    assert {line.split()[0] for line in result.stdout.splitlines()[1:] if line.startswith("  ") and
-            not line.startswith("   ")} == {"demo", "voicebank"}
+    assert [row[:2] for row in _rows(result.stdout)] == [["segan", "demo"], ["segan", "voicebank"]]
 
 
 def test_a_missing_model_or_data_points_to_the_list(tmp_path):

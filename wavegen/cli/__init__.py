@@ -98,23 +98,25 @@ def _recipes() -> dict[str, list[str]]:
 
 
 def _description(model: str, dataset: str) -> str:
-    """The first paragraph of a recipe module's docstring, read from its source (nothing is imported or run)."""
+    """A recipe module's summary line (its docstring's first paragraph), read from the source, nothing run."""
     spec = importlib.util.find_spec(f"wavegen.recipes.{model}.{dataset.replace('-', '_')}")
     docstring = ast.get_docstring(ast.parse(Path(spec.origin).read_text(encoding="utf-8"))) or ""
     return " ".join(docstring.split("\n\n")[0].split())
 
 
 def recipe_table(models: list[str] | None = None) -> str:
-    """Every model × dataset recipe with its one-paragraph description, wrapped to the terminal."""
+    """Every model × dataset recipe, one row each with its docstring's summary, wrapped to the terminal."""
     available = _recipes()
+    rows = [(model, dataset) for model in models or sorted(available) for dataset in available[model]]
+    model_width = max(len("MODEL"), *(len(model) for model, _ in rows)) + 2
+    data_width = max(len("--data"), *(len(dataset) for _, dataset in rows)) + 2
+    indent = " " * (model_width + data_width)
     width = max(60, shutil.get_terminal_size((100, 24)).columns)
-    lines = []
-    for model in models or sorted(available):
-        lines.append(model)
-        pad = max(len(d) for d in available[model]) + 4
-        for dataset in available[model]:
-            lines.extend(textwrap.wrap(_description(model, dataset), width=width,
-                                       initial_indent=f"  {dataset:<{pad - 2}}", subsequent_indent=" " * pad))
+    lines = [f"{'MODEL':<{model_width}}{'--data':<{data_width}}WHAT IT TRAINS"]
+    for model, dataset in rows:
+        lines.extend(textwrap.wrap(_description(model, dataset), width=width, break_on_hyphens=False,
+                                   initial_indent=f"{model:<{model_width}}{dataset:<{data_width}}",
+                                   subsequent_indent=indent))
     return "\n".join(lines)
 
 
