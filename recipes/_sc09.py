@@ -12,6 +12,7 @@ classifier (the judge) is found and checked before a GAN trains with
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
 import torch
 
@@ -31,8 +32,14 @@ DEMO_CORPUS = {"seed": 0, "speakers": 150, "repetitions": 2, "other_words": 4}
 
 
 def start(exp_dir: Path, data_root: Path | None, overrides: list[str], base_config: dict, check_config,
-          ) -> tuple[dict, Experiment, torch.device, dict]:
-    """(config, experiment, device, prepared data): the corpus found or written, packed once."""
+          before_training: Callable[[dict, dict, torch.device], Any] | None = None,
+          ) -> tuple[dict, Experiment, torch.device, dict, Any]:
+    """(config, experiment, device, prepared data, what ``before_training`` returned).
+
+    The corpus is found or written and packed once; the splits are checked, and then
+    ``before_training(config, data, device)`` (the GANs' judge), both within the
+    prepare stage, so that a refusal leaves no config.json behind.
+    """
     make_corpus = None
     if "corpus" in base_config:                    # the demo: written as the first stage
         corpus = apply_overrides(base_config, overrides)["corpus"]
@@ -42,13 +49,17 @@ def start(exp_dir: Path, data_root: Path | None, overrides: list[str], base_conf
                                       corpus="sc09", make_corpus=make_corpus,
                                       check_layout=lambda root, config: check_splits(root, _counts(root), config))
 
+    checked = []
+
     def prepare() -> dict:
         manifest = prepare_sc09(root, exp.dir / "data", progress=wrap_iterable("prepare data", unit="clip"))
         check_splits(root, manifest.counts, config)          # a generated corpus is first seen here
-        return {"cache_dir": str(manifest.cache_dir), "root": str(root), "counts": manifest.counts}
+        data = {"cache_dir": str(manifest.cache_dir), "root": str(root), "counts": manifest.counts}
+        checked.append(before_training(config, data, device) if before_training else None)
+        return data
 
     data = exp.stage("prepare", {"root": str(root)}, prepare, always=True)
-    return config, exp, device, data
+    return config, exp, device, data, checked[0] if checked else None      # None where another process ran it
 
 
 def check_splits(root: Path, counts: dict[str, int], config: dict) -> None:

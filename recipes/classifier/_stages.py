@@ -47,7 +47,7 @@ def run_audio_classifier(exp_dir: Path, data_root: Path | None, overrides: list[
         if config["train"]["max_shift"] < 0 or config["train"]["gain_db"] < 0:
             raise WavegenError("train.max_shift and train.gain_db must be at least 0")
 
-    config, exp, device, data = _sc09.start(exp_dir, data_root, overrides, base_config, check_config)
+    config, exp, device, data, _ = _sc09.start(exp_dir, data_root, overrides, base_config, check_config)
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_audio_classifier(exp, data, config, device), all_processes=True)
     if not main_process_only():

@@ -76,8 +76,11 @@ def run_gan(exp_dir: Path, data_root: Path | None, overrides: list[str], *, base
         check_min_accuracy(config["evaluate"])
 
     for_classifier, overrides = split_overrides(overrides)
-    config, exp, device, data = _sc09.start(exp_dir, data_root, overrides, base_config, check_config)
-    judge = _sc09.sc09_judge(exp_dir, overrides, for_classifier, dataset, data, config["evaluate"], device)
+    def judge_of(config, data, device):
+        return _sc09.sc09_judge(exp_dir, overrides, for_classifier, dataset, data, config["evaluate"], device)
+
+    config, exp, device, data, judge = _sc09.start(exp_dir, data_root, overrides, base_config, check_config,
+                                                   before_training=judge_of)
     exp.stage("train", {k: config[k] for k in ("model", "train")},
               lambda: train_gan(exp, data, config, device, model_class), all_processes=True)
     if not main_process_only():

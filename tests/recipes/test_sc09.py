@@ -184,6 +184,19 @@ def test_gan_recipe_refuses_a_judge_no_better_than_chance_before_training(runs, 
     assert not (exp / "model.safetensors").exists() and not (exp / "checkpoints").exists()
 
 
+def test_a_judge_refused_on_real_data_leaves_no_experiment_behind(runs, tmp_path):
+    """The judge is checked within the prepare stage: refusing it puts no config.json in a new experiment."""
+    root, _ = runs
+    judge = root / "classifier-demo" / "model.safetensors"
+    exp = tmp_path / "wavegan-sc09"
+    strict = [s for s in TINY_GAN if not s.startswith("evaluate.judge_min_accuracy")]
+    result = wavegen_cli("recipe", "wavegan", "--data", "sc09", "--data-root", str(root / "wavegan-demo" / "corpus"),
+                         "--exp-dir", str(exp), "--max-steps", "3",
+                         *settings(*strict, f"evaluate.classifier={judge}"), cwd=tmp_path)
+    assert result.returncode == 1 and "evaluate.judge_min_accuracy" in result.stderr, result.stderr
+    assert not (exp / "config.json").exists() and not (exp / "checkpoints").exists()
+
+
 def test_a_generated_corpus_too_small_for_the_gan_is_refused_once_written_before_training(tmp_path):
     exp = tmp_path / "exp"
     result = wavegen_cli("recipe", "specgan", "--data", "demo", "--exp-dir", str(exp),

@@ -76,6 +76,7 @@ def test_image_names_carry_a_temperature_other_than_one(tmp_path):
 
 # ---------------------------------------------------------------- class names
 
+@pytest.mark.filterwarnings("error")               # a glyph the font lacks is written out, not drawn as a box
 def test_class_names_keep_their_letters_and_only_unsafe_characters_change(tmp_path):
     """A class named 猫 became class_-seed0-0.png."""
     model = CVAE(hidden=[16], latent=4, classes=["猫", "chien", "très bien"])

@@ -112,13 +112,21 @@ def save_image_grid(path: str | Path, images: torch.Tensor, *, columns: int, tit
     axis.imshow(sheet.squeeze(-1) if sheet.shape[-1] == 1 else sheet, cmap="gray", vmin=0, vmax=255,
                 interpolation="nearest")
     axis.set_xticks([2 + (w + 2) * k + w / 2 for k in range(columns)] if column_labels else [])
-    axis.set_xticklabels(column_labels or [], fontsize=7)
+    axis.set_xticklabels([_drawable(label) for label in column_labels or []], fontsize=7)
     axis.set_yticks([2 + (h + 2) * r + h / 2 for r in range(rows)] if row_labels else [])
-    axis.set_yticklabels(row_labels or [], fontsize=7)
+    axis.set_yticklabels([_drawable(label) for label in row_labels or []], fontsize=7)
     axis.tick_params(length=0)
     for spine in axis.spines.values():
         spine.set_visible(False)
-    return save_figure(figure, path, title, dpi=100)
+    return save_figure(figure, path, _drawable(title), dpi=100)
+
+
+def _drawable(text: str) -> str:
+    """``text`` with each character the figure's font cannot draw written as its code point ("猫" → "U+732B"),
+    so a class named in any script is told apart in a picture rather than drawn as empty boxes."""
+    from matplotlib import font_manager
+    font = font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))
+    return "".join(c if c.isspace() or font.get_char_index(ord(c)) else f"U+{ord(c):04X}" for c in text)
 
 
 def save_png(path: str | Path, image: torch.Tensor, scale: int = 1) -> Path:
