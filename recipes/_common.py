@@ -170,26 +170,6 @@ def split_overrides(overrides: list[str]) -> tuple[list[str], list[str]]:
             [o for o in overrides if not o.startswith("classifier.")])
 
 
-def default_classifier(exp_dir: Path, overrides: list[str], for_classifier: list[str], dataset: str,
-                       root: str | Path) -> Path:
-    """The classifier recipe's model for this data, trained first (in a sibling folder) if not there yet.
-
-    It reads the same data (a generated demo is already written where this
-    experiment's came from) on the same device; ``for_classifier`` are its own ``--set``s.
-    """
-    import importlib
-    import logging
-    folder = Path(exp_dir).parent / f"classifier-{dataset}"
-    path = folder / "model.safetensors"
-    if not path.is_file():
-        recipe = importlib.import_module(f"wavegen.recipes.classifier.{dataset.replace('-', '_')}")
-        shared = [o for o in overrides if o.startswith(("corpus.", "train.device"))]
-        logging.getLogger(__name__).info("no classifier at %s: running `wavegen recipe classifier --data %s` first",
-                                         path, dataset)
-        recipe.run(folder, Path(root), shared + for_classifier)
-    return path
-
-
 def checkpoint_digest(path: str) -> str:
     """A checkpoint's identity for a stage fingerprint: its checksum, so a retrained one re-runs the stage."""
     try:

@@ -42,7 +42,6 @@ from wavegen.core.capabilities import Classifier, require
 from wavegen.core.checkpoint import read_checkpoint
 from wavegen.core.files import write_json_atomic
 from wavegen.errors import WavegenError
-from wavegen.recipes._common import default_classifier
 from wavegen.words import counted
 
 log = logging.getLogger(__name__)
@@ -159,10 +158,19 @@ def locate_judge(given: str, exp_dir: Path, overrides: list[str], for_classifier
                                f"{default_folder(exp_dir, dataset)}")
         return given
     folder = default_folder(exp_dir, dataset)
-    if not (folder / "model.safetensors").is_file() and dist.launched_by_torchrun():
+    path = folder / "model.safetensors"
+    if path.is_file():
+        return str(path)
+    if dist.launched_by_torchrun():
         raise WavegenError(f"no classifier in {folder} to judge this run, and it cannot be trained inside a "
                            f"torchrun launch; train it first: {retrain_command(dataset, root, folder)}")
-    return str(default_classifier(exp_dir, overrides, for_classifier, dataset, root))
+    # The classifier recipe on the same data (a generated demo is already written where this experiment's
+    # came from) and device; ``for_classifier`` are its own --set values.
+    recipe = importlib.import_module(f"wavegen.recipes.classifier.{dataset.replace('-', '_')}")
+    shared = [o for o in overrides if o.startswith(("corpus.", "train.device"))]
+    log.info("no classifier at %s: running `wavegen recipe classifier --data %s` first", path, dataset)
+    recipe.run(folder, Path(root), shared + for_classifier)
+    return str(path)
 
 
 def check_judge(path: str, request: JudgeRequest, device: torch.device) -> Judge:
