@@ -18,6 +18,7 @@ from wavegen.audio.io import AUDIO_EXTENSIONS, read_audio
 from wavegen.audio.plots import save_spectrograms
 from wavegen.core.files import copy_file_atomic, refuse_existing, write_text_atomic
 from wavegen.errors import WavegenError
+from wavegen.words import counted
 
 _IMAGES = (".png", ".jpg", ".jpeg", ".gif", ".svg")
 STYLE = """body{font-family:system-ui,sans-serif;margin:0 auto;max-width:72rem;padding:1rem 1.5rem;color:#222}
@@ -48,7 +49,7 @@ def write_gallery(samples: str | Path, out_dir: str | Path, *, overwrite: bool =
     for path in files:
         groups[path.parent.relative_to(samples).as_posix()].append(path)
     body = [f"<h1>Samples: {html.escape(samples.resolve().name)}</h1>",
-            f"<p>{len(files)} files in {len(groups)} folder(s). Spectrograms: log power, 0 to 8 kHz, 80 dB range.</p>"]
+            f"<p>{counted(len(files), 'file')} in {counted(len(groups), 'folder')}. Spectrograms: log power, 0 to 8 kHz, 80 dB range.</p>"]
     for group, paths in groups.items():
         body.append(f"<h2>{html.escape(group if group != '.' else samples.resolve().name)}</h2>")
         readme = samples / group / "README.md"

@@ -63,7 +63,7 @@ def post_screening(rows: list[dict]) -> dict[str, str]:
         low = sum(s < REFERENCE_FLOOR for s in scores)
         if low > SCREENING_SHARE * len(scores):
             excluded[participant] = (f"rated the hidden reference below {REFERENCE_FLOOR:g} in {low} of "
-                                     f"{len(scores)} trials ({100 * low / len(scores):.0f} % > "
+                                     f"{counted(len(scores), 'trial')} ({100 * low / len(scores):.0f} % > "
                                      f"{100 * SCREENING_SHARE:.0f} %)")
     return excluded
 

@@ -43,6 +43,7 @@ from wavegen.errors import WavegenError
 from wavegen.listen.design import PAIRED
 from wavegen.listen.prepare import REFERENCE_KEY, PreparedTest
 from wavegen.listen.store import AnswerStore
+from wavegen.words import counted
 
 log = logging.getLogger(__name__)
 MAX_ID, MAX_TOKEN = 64, 64
@@ -139,7 +140,7 @@ def invitation(test: PreparedTest, host: str, port: int, participants: tuple[str
     check_reach(host, participants)
     private = is_loopback(host)
     url = f"http://{socket.getfqdn() if host in ('0.0.0.0', '::') else host}:{port}/"
-    lines = [f"{test.type.upper()} test {test.name!r}: {len(test.trials)} trials; answers in {test.database}"]
+    lines = [f"{test.type.upper()} test {test.name!r}: {counted(len(test.trials), 'trial')}; answers in {test.database}"]
     for participant in participants:
         query = {"participant": participant, **({} if private else
                                                 {"token": participant_token(test.secret, participant)})}
@@ -253,7 +254,7 @@ def make_app(test: PreparedTest, *, require_token: bool = False) -> Starlette:
         needed = {"choice"} if test.type in PAIRED else {s["key"] for s in test.trials[trial]["stimuli"]}
         missing = needed - set(given)
         if missing:
-            raise BadRequest(400, f"trial {trial}: {len(missing)} stimulus(i) still without an answer")
+            raise BadRequest(400, f"trial {trial}: {counted(len(missing), 'stimulus', 'stimuli')} still without an answer")
         store.complete(participant, name)
         return JSONResponse({"completed": True})
 
