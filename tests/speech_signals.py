@@ -92,3 +92,13 @@ def read_wav(path):
     """(frames × channels float32, rate)."""
     audio, rate = sf.read(path, dtype="float32", always_2d=True)
     return audio, rate
+
+
+def ljspeech_corpus(root, clips, seconds, rate=22050):
+    """A tiny LJSpeech-1.1 layout: metadata.csv and wavs/ of tones."""
+    (root / "wavs").mkdir(parents=True)
+    for i in range(clips):
+        sf.write(str(root / "wavs" / f"LJ001-{i + 1:04d}.wav"), 0.1 * np.sin(np.arange(int(seconds * rate)) / 7),
+                 rate, subtype="PCM_16")
+    (root / "metadata.csv").write_text("".join(f"LJ001-{i + 1:04d}|Words {i}.|Words {i}.\n" for i in range(clips)))
+    return root

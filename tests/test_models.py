@@ -78,28 +78,3 @@ def test_commands_refuse_a_checkpoint_that_cannot_do_it_in_one_line(tmp_path, co
     assert run.returncode == 1
     assert run.stderr.strip() == f"error: {checkpoint}: a {model.registry_name} checkpoint cannot {verb}; it can {can}"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.wav", "model.safetensors"]
-
-
-def test_evaluate_generation_refuses_a_judge_of_the_other_domain_before_reading_data(tmp_path):
-    from wavegen.audio.wavegan.model import WAVEGAN_CONFIGS
-    from wavegen.vision.classifier import ImageClassifier
-    generator = save_checkpoint(tmp_path / "wavegan.safetensors", WaveGAN(**WAVEGAN_CONFIGS["tiny"]))
-    judge = save_checkpoint(tmp_path / "judge.safetensors", ImageClassifier(classes=list("0123456789")))
-    run = wavegen_cli("evaluate-generation", "-c", str(generator), "--classifier", str(judge),
-                      "--data", str(tmp_path / "nowhere"), cwd=tmp_path)
-    assert run.returncode == 1
-    assert run.stderr.strip() == (f"error: --classifier {judge}: an image_classifier checkpoint cannot judge what "
-                                  "a wavegan makes (train an audio_classifier with `wavegen recipe classifier` on "
-                                  "the generator's data)")
-
-
-@pytest.mark.parametrize("path, message", [
-    (None, "path: expected a checkpoint path (a str or pathlib.Path), got NoneType"),
-    (b"model.safetensors", "path: expected a checkpoint path (a str or pathlib.Path), got bytes"),
-    ("missing.safetensors", "missing.safetensors: no such checkpoint file"),
-])
-def test_wavegen_load_names_a_wrong_or_missing_path_in_one_line(tmp_path, monkeypatch, path, message):
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises((TypeError, WavegenError)) as refused:
-        wavegen.load(path)
-    assert str(refused.value) == message

@@ -111,16 +111,29 @@ def test_real_sets_too_small_for_the_splits_are_refused_before_scoring(image_run
 
 # ---------------------------------------------------------------- evaluate-generation: generator and judge
 
+def _judged(generator, judge, tmp_path) -> str:
+    run = wavegen_cli("evaluate-generation", "-c", str(generator), "--classifier", str(judge),
+                      "--data", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert run.returncode == 1
+    return run.stderr.strip()
+
+
 def test_an_image_generator_with_an_audio_classifier_is_refused_before_reading_data(image_run, tmp_path):
     generator, _, _ = image_run
     judge = save_checkpoint(tmp_path / "judge.safetensors", AudioClassifier(labels=DIGITS, channels=[4, 4],
                                                                             embedding=8))
-    run = wavegen_cli("evaluate-generation", "-c", str(generator), "--classifier", str(judge),
-                      "--data", str(tmp_path / "nowhere"), cwd=tmp_path)
-    assert run.returncode == 1
-    assert run.stderr.strip() == (f"error: --classifier {judge}: an audio_classifier checkpoint cannot judge what a "
-                                  "vae makes (train an image_classifier with `wavegen recipe classifier` on the "
-                                  "generator's data)")
+    assert _judged(generator, judge, tmp_path) == (
+        f"error: --classifier {judge}: an audio_classifier checkpoint cannot judge what a vae makes (train an "
+        "image_classifier with `wavegen recipe classifier` on the generator's data)")
+
+
+def test_a_clip_generator_with_an_image_classifier_is_refused_before_reading_data(tmp_path):
+    """Once an AttributeError ('ImageClassifier' object has no attribute 'labels')."""
+    generator = save_checkpoint(tmp_path / "wavegan.safetensors", WaveGAN(**WAVEGAN_CONFIGS["tiny"]))
+    judge = save_checkpoint(tmp_path / "judge.safetensors", ImageClassifier(classes=DIGITS))
+    assert _judged(generator, judge, tmp_path) == (
+        f"error: --classifier {judge}: an image_classifier checkpoint cannot judge what a wavegan makes (train an "
+        "audio_classifier with `wavegen recipe classifier` on the generator's data)")
 
 
 def test_a_generator_that_makes_neither_clips_nor_images_is_refused_before_the_classifier(tmp_path):

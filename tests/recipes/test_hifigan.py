@@ -3,23 +3,12 @@
 (The demo recipe end to end is in tests/audio/test_hifigan.py.)
 """
 
-import numpy as np
 import pytest
-import soundfile as sf
 
+from tests.speech_signals import ljspeech_corpus
 from tests.support import assert_one_line
 from wavegen.errors import WavegenError
 from wavegen.recipes.hifigan import ljspeech
-
-
-def ljspeech_corpus(root, clips, seconds, rate=22050):
-    """A tiny LJSpeech-1.1 layout: metadata.csv and wavs/ of tones."""
-    (root / "wavs").mkdir(parents=True)
-    for i in range(clips):
-        sf.write(str(root / "wavs" / f"LJ001-{i + 1:04d}.wav"), 0.1 * np.sin(np.arange(int(seconds * rate)) / 7),
-                 rate, subtype="PCM_16")
-    (root / "metadata.csv").write_text("".join(f"LJ001-{i + 1:04d}|Words {i}.|Words {i}.\n" for i in range(clips)))
-    return root
 
 
 def test_two_clips_cannot_spare_the_test_utterances_and_nothing_is_written(tmp_path):

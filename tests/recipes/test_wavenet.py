@@ -193,21 +193,12 @@ def test_sample_command_rejects_unknown_speakers_and_other_families(demo_run, tm
     assert other.stderr.strip() == f"error: {segan}: a segan checkpoint cannot sample; it can enhance"
 
 
-def ljspeech_corpus(root, clips=2, seconds=0.3, rate=22050):
-    """A tiny LJSpeech-1.1 layout: metadata.csv and wavs/ of tones."""
-    (root / "wavs").mkdir(parents=True)
-    for i in range(clips):
-        sf.write(str(root / "wavs" / f"LJ001-{i + 1:04d}.wav"), 0.1 * np.sin(np.arange(int(seconds * rate)) / 7),
-                 rate, subtype="PCM_16")
-    (root / "metadata.csv").write_text("".join(f"LJ001-{i + 1:04d}|Words {i}.|Words {i}.\n" for i in range(clips)))
-    return root
-
-
 def test_a_corpus_that_cannot_spare_the_test_utterances_is_refused_before_anything_is_written(tmp_path):
+    from tests.speech_signals import ljspeech_corpus
+    from tests.support import assert_one_line
     from wavegen.errors import WavegenError
     from wavegen.recipes.wavenet import ljspeech
-    from tests.support import assert_one_line
-    corpus, exp = ljspeech_corpus(tmp_path / "LJSpeech-1.1"), tmp_path / "exp"
+    corpus, exp = ljspeech_corpus(tmp_path / "LJSpeech-1.1", clips=2, seconds=0.3), tmp_path / "exp"
     with pytest.raises(WavegenError) as error:
         ljspeech.run(exp, corpus, [])
     assert_one_line(error, f"LJSpeech at {corpus}: data.test_utterances=100, but its 2 utterances of 1 speaker "
